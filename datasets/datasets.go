@@ -1,0 +1,87 @@
+package datasets
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Example is one benchmark item.
+type Example struct {
+	ID       string `json:"id"`
+	Family   string `json:"family,omitempty"` // e.g. "arithmetic"; "" for loaded files of unknown family
+	Question string `json:"question"`         // the full text shown to agents, context paragraphs included
+	Answer   string `json:"answer"`           // the exact gold answer
+	// Difficulty is the generator's level (1 easy .. 3 hard); 0 when unknown.
+	Difficulty int `json:"difficulty,omitempty"`
+}
+
+// Solution is what a family's solver reads off a question's text alone,
+// without the label: the surrogate model uses it to answer, then err.
+type Solution struct {
+	Family string
+	Answer string
+	// Hardness is the structural difficulty the solver measured (steps,
+	// hops, constraints), on a scale where 1 is easy and 3 is hard.
+	Hardness float64
+	// Distractors are plausible wrong answers, most plausible first; the
+	// same for every model, so wrong agents can agree.
+	Distractors []string
+}
+
+// Family is a generated benchmark family. Generate must be a pure function
+// of (n, seed, difficulty); Solve must answer every question Generate makes.
+type Family interface {
+	Name() string
+	// Describe is a one-line description for `datasets list`.
+	Describe() string
+	// Generate returns n examples; difficulty is 1..3, or 0 for a mix.
+	Generate(n int, seed uint64, difficulty int) []Example
+	// Solve parses a question of this family; ok is false if it is not one.
+	Solve(question string) (s Solution, ok bool)
+}
+
+var (
+	families = map[string]Family{}
+	ordered  []Family // by name; Register runs at init, so reads need no lock
+)
+
+// Register makes a family available by name. It panics if the name is taken,
+// as database/sql's Register does.
+func Register(f Family) {
+	if _, dup := families[f.Name()]; dup {
+		panic("datasets: Register called twice for family " + f.Name())
+	}
+	families[f.Name()] = f
+	ordered = append(ordered, f)
+	sort.Slice(ordered, func(i, j int) bool { return ordered[i].Name() < ordered[j].Name() })
+}
+
+// Lookup returns the family registered under name.
+func Lookup(name string) (Family, error) {
+	f, ok := families[name]
+	if !ok {
+		return nil, fmt.Errorf("datasets: unknown family %q (known: %v)", name, Names())
+	}
+	return f, nil
+}
+
+// Names lists the registered families in sorted order.
+func Names() []string {
+	out := make([]string, 0, len(families))
+	for n := range families {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Solve tries every registered family on question and returns the first
+// solution. ok is false when no family recognises the text.
+func Solve(question string) (Solution, bool) {
+	for _, f := range ordered {
+		if s, ok := f.Solve(question); ok {
+			return s, true
+		}
+	}
+	return Solution{}, false
+}

@@ -1,0 +1,4 @@
+// Package datasets provides benchmark examples: built-in generated families
+// with exact answers and solvers, JSONL loaders and writers, splits, and
+// answer metrics.
+package datasets

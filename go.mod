@@ -1,0 +1,3 @@
+module github.com/mabeam/mabeam
+
+go 1.26

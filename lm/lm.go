@@ -1,0 +1,135 @@
+package lm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Chat message roles.
+const (
+	RoleSystem    = "system"
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+)
+
+// Message is one chat message.
+type Message struct {
+	Role    string // RoleSystem, RoleUser or RoleAssistant
+	Content string
+}
+
+// Request is one chat completion request.
+type Request struct {
+	// Model names the model, e.g. "sim-medium". It must not be empty.
+	Model    string
+	Messages []Message
+	// Temperature is the sampling temperature; 0 means greedy (repeatable).
+	Temperature float64
+	// MaxTokens caps the completion; 0 means the backend's default.
+	MaxTokens int
+	// Sample distinguishes repeated samples of the same request when
+	// Temperature > 0; backends that cannot honour it ignore it.
+	Sample int
+}
+
+// Usage counts the tokens of one call.
+type Usage struct {
+	PromptTokens     int
+	CompletionTokens int
+}
+
+// Total is prompt plus completion tokens.
+func (u Usage) Total() int { return u.PromptTokens + u.CompletionTokens }
+
+// Add returns the element-wise sum of u and v.
+func (u Usage) Add(v Usage) Usage {
+	return Usage{u.PromptTokens + v.PromptTokens, u.CompletionTokens + v.CompletionTokens}
+}
+
+// Response is the result of one call.
+type Response struct {
+	Text  string
+	Usage Usage
+	// Cost is the price of the call in US dollars; 0 for a cached call.
+	Cost float64
+	// Latency is the (real or simulated) time the call took.
+	Latency time.Duration
+	// Cached reports that the response came from a cache and cost nothing.
+	Cached bool
+}
+
+// Model is a language model. Implementations must be safe for concurrent use.
+type Model interface {
+	Generate(ctx context.Context, req Request) (Response, error)
+}
+
+// ModelFunc adapts a function to the Model interface.
+type ModelFunc func(ctx context.Context, req Request) (Response, error)
+
+// Generate calls f.
+func (f ModelFunc) Generate(ctx context.Context, req Request) (Response, error) { return f(ctx, req) }
+
+// Sentinel errors, matched with errors.Is. Retry ErrRateLimited and ErrTimeout;
+// do not retry ErrBadRequest.
+var (
+	ErrRateLimited  = errors.New("lm: rate limited")
+	ErrTimeout      = errors.New("lm: timeout")
+	ErrBadRequest   = errors.New("lm: bad request")
+	ErrUnknownModel = errors.New("lm: unknown model")
+)
+
+// Error is a failed call. Kind is one of the sentinels above; errors.Is(err,
+// lm.ErrRateLimited) works on an *Error.
+type Error struct {
+	Kind  error  // one of the Err* sentinels
+	Model string // the model that failed, if known
+	// RetryAfter is the server's hint for rate-limited calls; 0 if none.
+	RetryAfter time.Duration
+	Err        error // the underlying cause, may be nil
+}
+
+func (e *Error) Error() string {
+	msg := e.Kind.Error()
+	if e.Model != "" {
+		msg += " (model " + e.Model + ")"
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Is reports whether target is e's kind.
+func (e *Error) Is(target error) bool { return target == e.Kind }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Retryable reports whether a call that failed with err may succeed if tried
+// again: rate limits and timeouts, including context deadline on the call.
+func Retryable(err error) bool {
+	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrTimeout)
+}
+
+// Validate checks the fields every backend needs.
+func (r *Request) Validate() error {
+	if r.Model == "" {
+		return &Error{Kind: ErrBadRequest, Err: errors.New("empty model name")}
+	}
+	if len(r.Messages) == 0 {
+		return &Error{Kind: ErrBadRequest, Model: r.Model, Err: errors.New("no messages")}
+	}
+	if r.Temperature < 0 || r.Temperature > 2 {
+		return &Error{Kind: ErrBadRequest, Model: r.Model, Err: fmt.Errorf("temperature %g outside [0, 2]", r.Temperature)}
+	}
+	if r.MaxTokens < 0 {
+		return &Error{Kind: ErrBadRequest, Model: r.Model, Err: fmt.Errorf("max tokens %d is negative", r.MaxTokens)}
+	}
+	return nil
+}
+
+// EstimateTokens is the rough token count of text (about four bytes a token)
+// used by backends that do not tokenize.
+func EstimateTokens(text string) int { return (len(text) + 3) / 4 }
