@@ -1,0 +1,106 @@
+package lm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash"
+	"math"
+	"sync"
+)
+
+// Cache stores responses by request key. Implementations must be safe for
+// concurrent use; a persistent one lives in the store package.
+type Cache interface {
+	// Get returns the response stored under key.
+	Get(ctx context.Context, key string) (Response, bool, error)
+	// Put stores resp under key.
+	Put(ctx context.Context, key string, req Request, resp Response) error
+}
+
+// Key is the cache key of a request: a hex SHA-256 over the model, every
+// message (role and content), the temperature, the max tokens and the
+// sample index, each length-prefixed so no two requests share a key.
+func Key(req Request) string {
+	h := sha256.New()
+	writeStr(h, req.Model)
+	for _, m := range req.Messages {
+		writeStr(h, m.Role)
+		writeStr(h, m.Content)
+	}
+	var b [24]byte
+	binary.LittleEndian.PutUint64(b[0:], math.Float64bits(req.Temperature))
+	binary.LittleEndian.PutUint64(b[8:], uint64(req.MaxTokens))
+	binary.LittleEndian.PutUint64(b[16:], uint64(req.Sample))
+	h.Write(b[:])
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func writeStr(h hash.Hash, s string) {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+	h.Write(n[:])
+	h.Write([]byte(s))
+}
+
+// Cached wraps m so that repeated requests are answered from c. A cached
+// response has Cached set, zero Cost and zero Latency; its usage is kept so
+// token counts stay comparable. Errors are never cached; a cache error fails
+// the call.
+func Cached(m Model, c Cache) Model { return &cached{m: m, c: c} }
+
+type cached struct {
+	m Model
+	c Cache
+}
+
+func (w *cached) Generate(ctx context.Context, req Request) (Response, error) {
+	key := Key(req)
+	if r, ok, err := w.c.Get(ctx, key); err != nil {
+		return Response{}, err
+	} else if ok {
+		r.Cached, r.Cost, r.Latency = true, 0, 0
+		return r, nil
+	}
+	r, err := w.m.Generate(ctx, req)
+	if err != nil {
+		return r, err
+	}
+	if err := w.c.Put(ctx, key, req, r); err != nil {
+		return Response{}, err
+	}
+	return r, nil
+}
+
+// MemoryCache is an in-memory Cache, for tests and single runs.
+type MemoryCache struct {
+	mu sync.RWMutex // protects m
+	m  map[string]Response
+}
+
+// NewMemoryCache returns an empty MemoryCache.
+func NewMemoryCache() *MemoryCache { return &MemoryCache{m: map[string]Response{}} }
+
+// Get implements Cache.
+func (c *MemoryCache) Get(_ context.Context, key string) (Response, bool, error) {
+	c.mu.RLock()
+	r, ok := c.m[key]
+	c.mu.RUnlock()
+	return r, ok, nil
+}
+
+// Put implements Cache.
+func (c *MemoryCache) Put(_ context.Context, key string, _ Request, r Response) error {
+	c.mu.Lock()
+	c.m[key] = r
+	c.mu.Unlock()
+	return nil
+}
+
+// Len returns the number of stored responses.
+func (c *MemoryCache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
+}
