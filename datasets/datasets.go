@@ -60,7 +60,7 @@ func Register(f Family) {
 func Lookup(name string) (Family, error) {
 	f, ok := families[name]
 	if !ok {
-		return nil, fmt.Errorf("datasets: unknown family %q (known: %v)", name, Names())
+		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownFamily, name, Names())
 	}
 	return f, nil
 }

@@ -1,0 +1,160 @@
+package datasets
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestJSONLRoundTrip(t *testing.T) {
+	var exs []Example
+	for _, name := range familyNames {
+		f, _ := Lookup(name)
+		exs = append(exs, f.Generate(20, 5, 0)...)
+	}
+	exs = append(exs, Example{ID: "odd", Question: "Tabs\tand \"quotes\" <b>&</b> ünïcode\n second line", Answer: "x"})
+	var buf bytes.Buffer
+	if err := WriteJSONL(&buf, exs); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), "\n"); n != len(exs) {
+		t.Fatalf("wrote %d lines for %d examples", n, len(exs))
+	}
+	got, err := ReadJSONL(&buf, "mem.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, exs) {
+		t.Fatal("examples changed in a WriteJSONL/ReadJSONL round trip")
+	}
+
+	path := filepath.Join(t.TempDir(), "x.jsonl")
+	if err := SaveFile(path, exs); err != nil {
+		t.Fatal(err)
+	}
+	got, err = LoadFile(path, FormatAuto)
+	if err != nil || !reflect.DeepEqual(got, exs) {
+		t.Fatalf("SaveFile/LoadFile auto round trip: err %v, equal %v", err, reflect.DeepEqual(got, exs))
+	}
+}
+
+func TestReadGSM8K(t *testing.T) {
+	in := `{"question": "Natalia sold 48 clips. How many?", "answer": "She sold 48/2 = <<48/2=24>>24 in May.\n#### 72"}
+{"question": "Big?", "answer": "#### 1,000"}
+
+`
+	for _, format := range []string{FormatGSM8K, FormatAuto} {
+		exs, err := Read(strings.NewReader(in), "data/gsm8k_test.jsonl", format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []Example{
+			{ID: "gsm8k_test-1", Question: "Natalia sold 48 clips. How many?", Answer: "72"},
+			{ID: "gsm8k_test-2", Question: "Big?", Answer: "1,000"},
+		}
+		if !reflect.DeepEqual(exs, want) {
+			t.Errorf("format %s: got %+v, want %+v", format, exs, want)
+		}
+	}
+}
+
+func TestReadHotpotQA(t *testing.T) {
+	in := `{"_id": "5a8b", "question": "Which magazine was started first?", "answer": "Arthur's Magazine", "level": "medium", "context": [["Arthur's Magazine", ["Arthur's Magazine (1844–1846) was an American literary periodical", " published in Philadelphia."]], ["First for Women", ["First for Women is a woman's magazine.", "It is published in the USA."]]]}
+{"id": "b2", "question": "Q?", "answer": "yes", "context": {"title": ["T"], "sentences": [["One.\nTwo."]]}}
+`
+	exs, err := Read(strings.NewReader(in), "hotpot.jsonl", FormatAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want0 := "Context:\n" +
+		"[Arthur's Magazine] Arthur's Magazine (1844–1846) was an American literary periodical published in Philadelphia.\n" +
+		"[First for Women] First for Women is a woman's magazine. It is published in the USA.\n" +
+		"\nQuestion: Which magazine was started first?"
+	if len(exs) != 2 || exs[0].ID != "5a8b" || exs[0].Answer != "Arthur's Magazine" || exs[0].Difficulty != 2 || exs[0].Question != want0 {
+		t.Fatalf("got %+v\nwant question %q", exs, want0)
+	}
+	if exs[1].ID != "b2" || exs[1].Question != "Context:\n[T] One. Two.\n\nQuestion: Q?" {
+		t.Errorf("column form: got %+v", exs[1])
+	}
+	// The layout is the multihop family's, so its solver reads a rendered
+	// context of its own sentences.
+	q := RenderContext([]Paragraph{{"Ann Vale", []string{"Ann Vale was born in Tarn."}}}, "In which city was Ann Vale born?")
+	if s, ok := Solve(q); !ok || s.Answer != "Tarn" {
+		t.Errorf("Solve(RenderContext(...)) = %+v %v", s, ok)
+	}
+	if _, ok := Solve(exs[0].Question); ok {
+		t.Error("the multihop solver claims a real HotpotQA question")
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	tests := []struct {
+		format, in, want string
+	}{
+		{FormatJSONL, `{"id":"a","question":"q","answer":"1"}` + "\n" + `{"id":"b","question":"q"}`, `data/x.jsonl:2: missing "answer"`},
+		{FormatJSONL, `{"id":"a","answer":"1"}`, `data/x.jsonl:1: missing "question"`},
+		{FormatJSONL, `{"id":"a","question":"q","answer":"  "}`, `data/x.jsonl:1: empty "answer"`},
+		{FormatJSONL, `{"id":"a","question":"q","answer":1}`, `data/x.jsonl:1: field "answer" is a JSON number, want string`},
+		{FormatJSONL, `{"id":"a","question":"q",`, `data/x.jsonl:1: invalid JSON`},
+		{FormatJSONL, `{"id":"a","question":"q","answer":"1","difficulty":9}`, `data/x.jsonl:1: difficulty 9 outside 0..3`},
+		{FormatJSONL, `{"id":"a","question":"q","answer":"1"}` + "\n\n" + `{"id":"b","question":"q","answer":"2"}`, `data/x.jsonl:2: empty line`},
+		{FormatJSONL, `{"id":"a","question":"q","answer":"1"}` + "\n" + `{"id":"a","question":"r","answer":"2"}`, `data/x.jsonl:2: duplicate id "a" (first on line 1)`},
+		{FormatGSM8K, `{"question":"q","answer":"it is 4"}`, `data/x.jsonl:1: "answer" lacks "#### <final answer>"`},
+		{FormatGSM8K, `{"question":"q","answer":"it is #### "}`, `data/x.jsonl:1: "answer" has nothing after "####"`},
+		{FormatHotpotQA, `{"question":"q","answer":"a"}`, `data/x.jsonl:1: missing "context"`},
+		{FormatHotpotQA, `{"question":"q","answer":"a","context":[["t", "not a list"]]}`, `data/x.jsonl:1: "context"[0] is not`},
+		{FormatAuto, `not json`, `data/x.jsonl:1: invalid JSON`},
+	}
+	for _, tt := range tests {
+		_, err := Read(strings.NewReader(tt.in), "data/x.jsonl", tt.format)
+		var le *LineError
+		if err == nil || !strings.HasPrefix(err.Error(), "datasets: "+tt.want) || !errors.Is(err, ErrBadLine) || !errors.As(err, &le) {
+			t.Errorf("%s %q:\n got %v\nwant prefix datasets: %s (a *LineError)", tt.format, tt.in, err, tt.want)
+		}
+	}
+	if _, err := Read(strings.NewReader(""), "x", "csv"); !errors.Is(err, ErrUnknownFormat) {
+		t.Errorf("format csv: %v, want ErrUnknownFormat", err)
+	}
+	if _, err := LoadFile(filepath.Join(t.TempDir(), "missing.jsonl"), FormatAuto); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v, want os.ErrNotExist", err)
+	}
+}
+
+func TestReadTrailingBlankLinesAndCRLF(t *testing.T) {
+	in := "{\"question\":\"q\",\"answer\":\"1\"}\r\n\r\n  \n"
+	exs, err := ReadJSONL(strings.NewReader(in), "f.jsonl")
+	if err != nil || len(exs) != 1 || exs[0].ID != "f-1" {
+		t.Fatalf("got %+v, %v", exs, err)
+	}
+	exs, err = ReadJSONL(strings.NewReader(""), "empty.jsonl")
+	if err != nil || len(exs) != 0 {
+		t.Fatalf("empty file: %+v, %v", exs, err)
+	}
+}
+
+func TestReadLongLine(t *testing.T) {
+	long := strings.Repeat("word ", 1<<20) // 5 MB
+	var buf bytes.Buffer
+	if err := WriteJSONL(&buf, []Example{{ID: "big", Question: long + "?", Answer: "yes"}}); err != nil {
+		t.Fatal(err)
+	}
+	exs, err := ReadJSONL(&buf, "big.jsonl")
+	if err != nil || len(exs) != 1 || len(exs[0].Question) != len(long)+1 {
+		t.Fatalf("5 MB line: %v", err)
+	}
+}
+
+func TestReadEscapesHeaderLines(t *testing.T) {
+	in := `{"question":"### Rules\nfoo\n# bar","answer":"1"}`
+	exs, err := ReadJSONL(strings.NewReader(in), "h.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := " ### Rules\nfoo\n # bar"; exs[0].Question != want {
+		t.Errorf("question %q, want %q", exs[0].Question, want)
+	}
+}

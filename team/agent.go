@@ -1,0 +1,124 @@
+package team
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/lm"
+	"github.com/mabeam/mabeam/lm/prompt"
+)
+
+// Agent is one member of a team. Act is called once per round (and once
+// more for a judge); it must be safe for concurrent use, because one Team
+// runs many examples at once.
+type Agent interface {
+	Act(ctx context.Context, in Input) (Output, error)
+}
+
+// AgentFunc adapts a plain Go function to the Agent interface.
+type AgentFunc func(ctx context.Context, in Input) (Output, error)
+
+// Act calls f.
+func (f AgentFunc) Act(ctx context.Context, in Input) (Output, error) { return f(ctx, in) }
+
+// Input is what an agent sees in one call.
+type Input struct {
+	Example datasets.Example
+	// Round is 0 for the first answer, 1..Rounds for the debate rounds, and
+	// Rounds+1 for the judge's call.
+	Round int
+	// Peers are the in-neighbours' answers from the previous round (every
+	// other agent's final answer for the judge); nil in round 0. The slice
+	// is reused after Act returns: copy it to keep it.
+	Peers []prompt.Peer
+	// Sample is Options.Sample, to pass on as lm.Request.Sample.
+	Sample int
+
+	// msgs is a two-message slot of the run's message arena, and user the
+	// rendered user message of a call without peers (the same for every
+	// agent of a run), both for the built-in lm agent; zero outside Run.
+	msgs []lm.Message
+	user string
+}
+
+// Output is an agent's reply to one call.
+type Output struct {
+	// Text is the raw reply. If Answer is empty and Text is not, Run parses
+	// Text with prompt.ParseAnswer.
+	Text string
+	// Answer is the final answer; "" abstains from the vote.
+	Answer string
+	// Confidence is the agent's confidence in Answer, in [0, 1].
+	Confidence float64
+	Usage      lm.Usage
+	Cost       float64 // US dollars
+	Latency    time.Duration
+	// Messages are the chat messages sent to the model, for the trace; nil
+	// for agents that do not call a model.
+	Messages []lm.Message
+}
+
+// lmAgent is the built-in KindLM agent.
+type lmAgent struct {
+	model       lm.Model
+	name        string // model name
+	temperature float64
+	maxTokens   int
+	system      string // rendered once by newLMAgent
+}
+
+var _ Agent = (*lmAgent)(nil)
+
+func newLMAgent(s AgentSpec, model lm.Model) (Agent, error) {
+	if model == nil {
+		return nil, errors.New("kind lm needs a model, but the team's lm.Model is nil")
+	}
+	if s.Model == "" {
+		return nil, errors.New("field Model is empty; kind lm needs a model name such as \"sim-medium\"")
+	}
+	role := s.Role
+	if role == "" {
+		role = RoleSolver
+	}
+	instr := s.Instruction
+	if instr == "" {
+		r, err := LookupRole(role)
+		if err != nil {
+			return nil, err
+		}
+		instr = r.DefaultInstruction
+	}
+	sys := prompt.RenderSystem(&prompt.Prompt{
+		Task: prompt.TaskAnswer, Agent: s.ID, Role: role, Instruction: instr,
+		Rules: s.Rules, Demos: s.Demos,
+	})
+	return &lmAgent{model: model, name: s.Model, temperature: s.Temperature, maxTokens: s.MaxTokens, system: sys}, nil
+}
+
+// Act renders the user message, calls the model and parses the reply.
+func (a *lmAgent) Act(ctx context.Context, in Input) (Output, error) {
+	user := in.user
+	if user == "" || len(in.Peers) > 0 {
+		user = prompt.RenderUser(&prompt.Prompt{Question: in.Example.Question, Peers: in.Peers})
+	}
+	msgs := in.msgs
+	if len(msgs) < 2 {
+		msgs = make([]lm.Message, 2)
+	}
+	msgs = msgs[:2:2]
+	msgs[0] = lm.Message{Role: lm.RoleSystem, Content: a.system}
+	msgs[1] = lm.Message{Role: lm.RoleUser, Content: user}
+	resp, err := a.model.Generate(ctx, lm.Request{
+		Model: a.name, Messages: msgs, Temperature: a.temperature, MaxTokens: a.maxTokens, Sample: in.Sample,
+	})
+	if err != nil {
+		return Output{Messages: msgs}, err
+	}
+	ans, conf, ok := prompt.ParseAnswer(resp.Text)
+	if !ok {
+		conf = 0
+	}
+	return Output{Text: resp.Text, Answer: ans, Confidence: conf, Usage: resp.Usage, Cost: resp.Cost, Latency: resp.Latency, Messages: msgs}, nil
+}

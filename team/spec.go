@@ -1,0 +1,188 @@
+package team
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/mabeam/mabeam/lm/prompt"
+)
+
+// AgentSpec describes one agent concretely.
+type AgentSpec struct {
+	// ID names the agent uniquely within the team; it must not be empty.
+	ID string
+	// Role is a registered role (RoleNames); "" means RoleSolver.
+	Role string
+	// Kind is a registered agent kind (KindNames); "" means KindLM.
+	Kind string
+	// Model is the model name passed to lm.Request.Model; KindLM needs it.
+	Model string
+	// Temperature is the sampling temperature in [0, 2]; 0 is greedy.
+	Temperature float64
+	// MaxTokens caps each completion; 0 means the backend's default.
+	MaxTokens int
+	// Instruction is the agent's instruction; "" means the role's default.
+	Instruction string
+	// Demos are worked examples shown in the system message.
+	Demos []prompt.Demo
+	// Rules are advice lines shown in the system message (SIMBA's rules).
+	Rules []string
+	// Weight is the agent's vote weight under AggWeighted; 0 means 1.
+	Weight float64
+}
+
+// Edge is a directed communication link: To reads From's messages.
+type Edge struct {
+	From, To string
+}
+
+// Aggregation protocols.
+const (
+	// AggMajority: the plurality of final answers wins; ties go to the
+	// larger summed confidence, then the lexically smaller normalised answer.
+	AggMajority = "majority"
+	// AggSupermajority: the plurality wins if its share of the voting agents
+	// (abstentions count against it) is at least Threshold; otherwise the answer of the single most confident
+	// agent (the earliest one on ties) is the team answer.
+	AggSupermajority = "supermajority"
+	// AggWeighted: each answer scores the sum of Weight × confidence of its
+	// voters; ties go to the larger count, then the lexically smaller answer.
+	AggWeighted = "weighted"
+	// AggJudge: the judge agent is called once after the last round with
+	// every other agent's final answer as peers; its answer is the team
+	// answer. If the judge abstains (gives no answer), majority decides.
+	AggJudge = "judge"
+)
+
+// Spec is a concrete, validated team description. The zero value of each
+// optional field is its default.
+type Spec struct {
+	// Agents are the team members, in the order they are called.
+	Agents []AgentSpec
+	// Edges is the topology of the debate rounds. Under AggJudge, edges
+	// that touch the judge are ignored: the judge does not debate and
+	// always reads every other agent.
+	Edges []Edge
+	// Rounds is the number of debate rounds after round 0; 0 means none.
+	Rounds int
+	// Aggregation is one of the Agg* protocols; "" means AggMajority.
+	Aggregation string
+	// Threshold is the share of voters AggSupermajority needs, in (0.5, 1];
+	// 0 means 2/3.
+	Threshold float64
+	// Judge is the id of the judge agent under AggJudge; "" means the first
+	// agent whose role is RoleJudge. It is ignored by other aggregations,
+	// under which every agent, judges included, votes.
+	Judge string
+}
+
+// aggregation returns s.Aggregation with the default applied.
+func (s *Spec) aggregation() string {
+	if s.Aggregation == "" {
+		return AggMajority
+	}
+	return s.Aggregation
+}
+
+// threshold returns s.Threshold with the default applied.
+func (s *Spec) threshold() float64 {
+	if s.Threshold == 0 {
+		return 2.0 / 3
+	}
+	return s.Threshold
+}
+
+// judgeIndex returns the index of the judge agent under AggJudge, or -1.
+func (s *Spec) judgeIndex() int {
+	if s.aggregation() != AggJudge {
+		return -1
+	}
+	for i := range s.Agents {
+		if s.Judge != "" && s.Agents[i].ID == s.Judge || s.Judge == "" && s.Agents[i].Role == RoleJudge {
+			return i
+		}
+	}
+	return -1
+}
+
+// Validate checks s and returns a *SpecError naming the first offending
+// agent or field. It checks that roles and kinds are registered, but not
+// what the kinds themselves require (New does, e.g. KindLM's model name).
+func (s *Spec) Validate() error {
+	if len(s.Agents) == 0 {
+		return &SpecError{Field: "Agents", Msg: "no agents"}
+	}
+	seen := make(map[string]int, len(s.Agents))
+	for i := range s.Agents {
+		a := &s.Agents[i]
+		f := "Agents[" + strconv.Itoa(i) + "]"
+		if a.ID == "" {
+			return &SpecError{Field: f + ".ID", Msg: "empty id"}
+		}
+		if j, dup := seen[a.ID]; dup {
+			return &SpecError{Field: f + ".ID", Agent: a.ID, Msg: fmt.Sprintf("duplicate id (also Agents[%d])", j)}
+		}
+		seen[a.ID] = i
+		if a.Role != "" {
+			if _, err := LookupRole(a.Role); err != nil {
+				return &SpecError{Field: f + ".Role", Agent: a.ID, Msg: fmt.Sprintf("unknown role %q (known: %v)", a.Role, RoleNames()), Err: err}
+			}
+		}
+		if _, err := LookupKind(a.Kind); err != nil {
+			return &SpecError{Field: f + ".Kind", Agent: a.ID, Msg: fmt.Sprintf("unknown kind %q (known: %v)", a.Kind, KindNames()), Err: err}
+		}
+		if !(a.Temperature >= 0 && a.Temperature <= 2) {
+			return &SpecError{Field: f + ".Temperature", Agent: a.ID, Msg: fmt.Sprintf("%g outside [0, 2]", a.Temperature)}
+		}
+		if a.MaxTokens < 0 {
+			return &SpecError{Field: f + ".MaxTokens", Agent: a.ID, Msg: fmt.Sprintf("%d is negative", a.MaxTokens)}
+		}
+		if !(a.Weight >= 0) || math.IsInf(a.Weight, 0) {
+			return &SpecError{Field: f + ".Weight", Agent: a.ID, Msg: fmt.Sprintf("%g is negative or not finite", a.Weight)}
+		}
+	}
+	type pair struct{ from, to string }
+	edges := make(map[pair]int, len(s.Edges))
+	for i, e := range s.Edges {
+		f := "Edges[" + strconv.Itoa(i) + "]"
+		if _, ok := seen[e.From]; !ok {
+			return &SpecError{Field: f + ".From", Agent: e.From, Msg: "unknown agent"}
+		}
+		if _, ok := seen[e.To]; !ok {
+			return &SpecError{Field: f + ".To", Agent: e.To, Msg: "unknown agent"}
+		}
+		if e.From == e.To {
+			return &SpecError{Field: f, Agent: e.From, Msg: "self loop"}
+		}
+		if j, dup := edges[pair{e.From, e.To}]; dup {
+			return &SpecError{Field: f, Agent: e.From, Msg: fmt.Sprintf("duplicate edge %s->%s (also Edges[%d])", e.From, e.To, j)}
+		}
+		edges[pair{e.From, e.To}] = i
+	}
+	if s.Rounds < 0 {
+		return &SpecError{Field: "Rounds", Msg: fmt.Sprintf("%d is negative", s.Rounds)}
+	}
+	switch agg := s.aggregation(); agg {
+	case AggMajority, AggWeighted, AggSupermajority:
+	case AggJudge:
+		if s.Judge != "" {
+			if _, ok := seen[s.Judge]; !ok {
+				return &SpecError{Field: "Judge", Agent: s.Judge, Msg: "unknown agent"}
+			}
+		}
+		if s.judgeIndex() < 0 {
+			return &SpecError{Field: "Judge", Msg: "aggregation judge needs a judge: set Judge or give an agent the role judge"}
+		}
+		if len(s.Agents) < 2 {
+			return &SpecError{Field: "Agents", Msg: "aggregation judge needs at least one agent besides the judge"}
+		}
+	default:
+		return &SpecError{Field: "Aggregation", Msg: fmt.Sprintf("unknown aggregation %q (known: %s, %s, %s, %s)",
+			agg, AggMajority, AggSupermajority, AggWeighted, AggJudge)}
+	}
+	if s.Threshold != 0 && !(s.Threshold > 0.5 && s.Threshold <= 1) {
+		return &SpecError{Field: "Threshold", Msg: fmt.Sprintf("%g outside (0.5, 1]", s.Threshold)}
+	}
+	return nil
+}

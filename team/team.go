@@ -1,0 +1,433 @@
+package team
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/lm"
+	"github.com/mabeam/mabeam/lm/prompt"
+)
+
+// Options are the run settings of a Team; the zero value (or nil) is the
+// default.
+type Options struct {
+	// Sample is passed to every call as lm.Request.Sample, so repeated runs
+	// of a team at temperature > 0 can draw different samples; 0 is the
+	// first sample.
+	Sample int
+	// NoTrace drops the per-call trace from Result (Result.Trace is nil),
+	// saving one allocation per run.
+	NoTrace bool
+}
+
+// Call is one agent call in a trace.
+type Call struct {
+	Agent string
+	Role  string
+	// Round is 0..Rounds, and Rounds+1 for the judge's call.
+	Round int
+	// Messages are the chat messages sent to the model; nil for agents
+	// that do not call one.
+	Messages   []lm.Message
+	Output     string // the raw reply
+	Answer     string // the parsed answer; "" when the agent abstained
+	Confidence float64
+	Usage      lm.Usage
+	Cost       float64
+	Latency    time.Duration
+}
+
+// Result is the outcome of one team run on one example.
+type Result struct {
+	// Answer is the team answer: the original text of the winning answer
+	// (its first voter's, in agent order); "" if every agent abstained.
+	Answer string
+	// Confidence is the mean confidence of the voters of the winning
+	// answer; the judge's confidence under AggJudge; the chosen agent's
+	// under the supermajority fallback.
+	Confidence float64
+	// Agreement is the share of voting agents whose final answer equals
+	// the team answer after datasets.Normalize.
+	Agreement float64
+	// Calls counts agent calls; Messages counts peer messages delivered
+	// (one per in-neighbour answer shown, the judge's peers included).
+	Calls, Messages int
+	Usage           lm.Usage
+	Cost            float64 // US dollars
+	// Latency is the critical path: the sum over rounds (and the judge's
+	// call) of the slowest call of the round.
+	Latency time.Duration
+	// Trace lists every call in order; nil with Options.NoTrace.
+	Trace []Call
+
+	arena []lm.Message // the messages Trace points to, kept by RunInto
+}
+
+// Team is a validated, ready-to-run team. It is safe for concurrent use.
+type Team struct {
+	spec      Spec
+	agents    []Agent
+	isLM      []bool // agent i is the built-in lm agent
+	ids       []string
+	roles     []string
+	weights   []float64
+	voters    []int   // agent indices that answer in rounds 0..Rounds, in order
+	in        [][]int // in[i]: agent indices whose answers agent i reads, in agent order
+	judge     int     // agent index of the judge under AggJudge, else -1
+	agg       string
+	threshold float64
+	sample    int
+	noTrace   bool
+	ncalls    int // calls per run
+	maxIn     int // largest peer list
+
+	scratch sync.Pool // *scratch, reused across runs
+}
+
+// scratch is the per-run working memory that Result does not keep.
+type scratch struct {
+	prev, cur []answer
+	peers     []prompt.Peer
+	groups    []group
+}
+
+type answer struct {
+	text string
+	conf float64
+}
+
+// New validates spec, builds each agent through its kind, and prepares the
+// run: system messages are rendered once here, in-neighbour lists
+// precomputed. model is passed to every kind; it may be nil only if no agent
+// is of kind KindLM. opts may be nil.
+func New(spec Spec, model lm.Model, opts *Options) (*Team, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if opts == nil {
+		opts = &Options{}
+	}
+	n := len(spec.Agents)
+	t := &Team{
+		spec:      spec,
+		agents:    make([]Agent, n),
+		isLM:      make([]bool, n),
+		ids:       make([]string, n),
+		roles:     make([]string, n),
+		weights:   make([]float64, n),
+		in:        make([][]int, n),
+		judge:     spec.judgeIndex(),
+		agg:       spec.aggregation(),
+		threshold: spec.threshold(),
+		sample:    opts.Sample,
+		noTrace:   opts.NoTrace,
+	}
+	t.spec.Agents = slices.Clone(spec.Agents)
+	t.spec.Edges = slices.Clone(spec.Edges)
+	index := make(map[string]int, n)
+	for i, as := range spec.Agents {
+		if as.Role == "" {
+			as.Role = RoleSolver
+		}
+		k, err := LookupKind(as.Kind)
+		if err != nil {
+			return nil, &SpecError{Field: fmt.Sprintf("Agents[%d].Kind", i), Agent: as.ID, Msg: err.Error(), Err: err}
+		}
+		a, err := k.New(as, model)
+		if err != nil {
+			return nil, &SpecError{Field: fmt.Sprintf("Agents[%d]", i), Agent: as.ID, Msg: err.Error(), Err: err}
+		}
+		if a == nil {
+			return nil, &SpecError{Field: fmt.Sprintf("Agents[%d].Kind", i), Agent: as.ID, Msg: fmt.Sprintf("kind %q built a nil agent", as.Kind)}
+		}
+		t.agents[i], t.ids[i], t.roles[i] = a, as.ID, as.Role
+		_, t.isLM[i] = a.(*lmAgent)
+		t.weights[i] = as.Weight
+		if as.Weight == 0 {
+			t.weights[i] = 1
+		}
+		index[as.ID] = i
+		if i != t.judge {
+			t.voters = append(t.voters, i)
+		}
+	}
+	for _, e := range spec.Edges {
+		from, to := index[e.From], index[e.To]
+		if from == t.judge || to == t.judge {
+			continue
+		}
+		t.in[to] = append(t.in[to], from)
+	}
+	for i := range t.in {
+		slices.Sort(t.in[i])
+		t.maxIn = max(t.maxIn, len(t.in[i]))
+	}
+	t.ncalls = len(t.voters) * (spec.Rounds + 1)
+	if t.judge >= 0 {
+		t.ncalls++
+		t.maxIn = max(t.maxIn, len(t.voters))
+	}
+	t.scratch.New = func() any {
+		return &scratch{
+			prev:   make([]answer, n),
+			cur:    make([]answer, n),
+			peers:  make([]prompt.Peer, 0, t.maxIn),
+			groups: make([]group, 0, len(t.voters)),
+		}
+	}
+	return t, nil
+}
+
+// Spec returns the team's spec as given to New.
+func (t *Team) Spec() Spec {
+	s := t.spec
+	s.Agents = slices.Clone(s.Agents)
+	s.Edges = slices.Clone(s.Edges)
+	return s
+}
+
+// CallsPerRun is the number of agent calls one Run makes.
+func (t *Team) CallsPerRun() int { return t.ncalls }
+
+// Run executes the team on ex. A failed call stops the run with a
+// *CallError naming the agent and round (it wraps the agent's error); ctx is
+// checked before every round. On error the Result holds the calls made so
+// far.
+func (t *Team) Run(ctx context.Context, ex datasets.Example) (Result, error) {
+	var res Result
+	err := t.run(ctx, ex, &res, false)
+	return res, err
+}
+
+// RunInto is Run writing into *res, whose previous contents it replaces.
+// It reuses the memory of res's trace and of the chat messages the trace
+// points to, so a caller that runs many examples and drops each trace after
+// reading it allocates less. The previous trace must no longer be in use,
+// and the model must not keep lm.Request.Messages after Generate returns.
+func (t *Team) RunInto(ctx context.Context, ex datasets.Example, res *Result) error {
+	return t.run(ctx, ex, res, true)
+}
+
+func (t *Team) run(ctx context.Context, ex datasets.Example, res *Result, reuse bool) error {
+	var trace []Call
+	var arena []lm.Message // every call's two messages, kept by the trace
+	if reuse {
+		trace, arena = res.Trace[:0], res.arena
+	}
+	if !t.noTrace && cap(trace) < t.ncalls {
+		trace = make([]Call, 0, t.ncalls)
+	}
+	if len(arena) < 2*t.ncalls {
+		arena = make([]lm.Message, 2*t.ncalls)
+	}
+	*res = Result{Trace: trace}
+	if reuse {
+		res.arena = arena
+	}
+	s := t.scratch.Get().(*scratch)
+	defer t.putScratch(s)
+	prev, cur := s.prev, s.cur
+	var user0 string // the user message without peers, rendered once
+	k := 0
+	for r := 0; r <= t.spec.Rounds; r++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("team: example %q before round %d: %w", ex.ID, r, err)
+		}
+		var slowest time.Duration
+		for _, i := range t.voters {
+			in := Input{Example: ex, Round: r, Sample: t.sample, msgs: arena[2*k : 2*k+2 : 2*k+2]}
+			k++
+			if r > 0 {
+				ps := s.peers[:0]
+				for _, j := range t.in[i] {
+					if prev[j].text != "" {
+						ps = append(ps, prompt.Peer{Agent: t.ids[j], Answer: prev[j].text, Confidence: prev[j].conf})
+					}
+				}
+				in.Peers = ps
+				res.Messages += len(ps)
+			}
+			if len(in.Peers) == 0 && t.isLM[i] {
+				if user0 == "" {
+					user0 = prompt.RenderUser(&prompt.Prompt{Question: ex.Question})
+				}
+				in.user = user0
+			}
+			out, err := t.call(ctx, i, &in, res)
+			if err != nil {
+				return err
+			}
+			cur[i] = answer{out.Answer, out.Confidence}
+			slowest = max(slowest, out.Latency)
+		}
+		res.Latency += slowest
+		prev, cur = cur, prev
+	}
+	// prev now holds every voter's final answer.
+	s.groups = t.group(s.groups[:0], prev)
+	if t.judge >= 0 {
+		ps := s.peers[:0]
+		for _, j := range t.voters {
+			if prev[j].text != "" {
+				ps = append(ps, prompt.Peer{Agent: t.ids[j], Answer: prev[j].text, Confidence: prev[j].conf})
+			}
+		}
+		res.Messages += len(ps)
+		in := Input{Example: ex, Round: t.spec.Rounds + 1, Peers: ps, Sample: t.sample, msgs: arena[2*k : 2*k+2 : 2*k+2]}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("team: example %q before the judge: %w", ex.ID, err)
+		}
+		out, err := t.call(ctx, t.judge, &in, res)
+		if err != nil {
+			return err
+		}
+		res.Latency += out.Latency
+		if out.Answer != "" {
+			res.Answer, res.Confidence = out.Answer, out.Confidence
+			if g := findGroup(s.groups, datasets.Normalize(out.Answer)); g >= 0 {
+				res.Agreement = float64(s.groups[g].count) / float64(len(t.voters))
+			}
+			return nil
+		}
+	}
+	t.decide(res, s.groups, prev)
+	return nil
+}
+
+func (t *Team) putScratch(s *scratch) {
+	clear(s.prev) // drop references to this run's replies
+	clear(s.cur)
+	t.scratch.Put(s)
+}
+
+// call runs agent i and records the call in res.
+func (t *Team) call(ctx context.Context, i int, in *Input, res *Result) (Output, error) {
+	out, err := t.agents[i].Act(ctx, *in)
+	if err != nil {
+		return out, &CallError{Agent: t.ids[i], Round: in.Round, Err: err}
+	}
+	if out.Answer == "" && out.Text != "" {
+		var ok bool
+		if out.Answer, out.Confidence, ok = prompt.ParseAnswer(out.Text); !ok {
+			out.Confidence = 0
+		}
+	}
+	if !(out.Confidence >= 0) { // also NaN
+		out.Confidence = 0
+	}
+	out.Confidence = min(out.Confidence, 1)
+	res.Calls++
+	res.Usage = res.Usage.Add(out.Usage)
+	res.Cost += out.Cost
+	if res.Trace != nil {
+		res.Trace = append(res.Trace, Call{
+			Agent: t.ids[i], Role: t.roles[i], Round: in.Round, Messages: out.Messages,
+			Output: out.Text, Answer: out.Answer, Confidence: out.Confidence,
+			Usage: out.Usage, Cost: out.Cost, Latency: out.Latency,
+		})
+	}
+	return out, nil
+}
+
+// group is one distinct normalised answer among the voters.
+type group struct {
+	norm  string
+	first int     // agent index of the first voter
+	count int     // voters
+	conf  float64 // summed confidence
+	score float64 // summed weight × confidence
+}
+
+// group collects the voters' final answers into groups of equal normalised
+// answers, in order of first appearance; abstentions are skipped.
+func (t *Team) group(gs []group, final []answer) []group {
+	for _, i := range t.voters {
+		a := final[i]
+		if a.text == "" {
+			continue
+		}
+		g := -1
+		for k := range gs { // same text, same group: skips Normalize
+			if final[gs[k].first].text == a.text {
+				g = k
+				break
+			}
+		}
+		if g < 0 {
+			norm := datasets.Normalize(a.text)
+			if g = findGroup(gs, norm); g < 0 {
+				gs = append(gs, group{norm: norm, first: i})
+				g = len(gs) - 1
+			}
+		}
+		gs[g].count++
+		gs[g].conf += a.conf
+		gs[g].score += t.weights[i] * a.conf
+	}
+	return gs
+}
+
+func findGroup(gs []group, norm string) int {
+	for k := range gs {
+		if gs[k].norm == norm {
+			return k
+		}
+	}
+	return -1
+}
+
+// decide sets the team answer from the groups by the team's aggregation.
+func (t *Team) decide(res *Result, gs []group, final []answer) {
+	if len(gs) == 0 {
+		return // everyone abstained
+	}
+	best := 0
+	for k := 1; k < len(gs); k++ {
+		if t.better(&gs[k], &gs[best]) {
+			best = k
+		}
+	}
+	nv := float64(len(t.voters))
+	w := &gs[best]
+	if t.agg == AggSupermajority && float64(w.count) < t.threshold*nv-1e-9 {
+		// No supermajority: the single most confident voter decides.
+		top := -1
+		for _, i := range t.voters {
+			if final[i].text != "" && (top < 0 || final[i].conf > final[top].conf) {
+				top = i
+			}
+		}
+		res.Answer, res.Confidence = final[top].text, final[top].conf
+		g := findGroup(gs, datasets.Normalize(res.Answer))
+		res.Agreement = float64(gs[g].count) / nv
+		return
+	}
+	res.Answer = final[w.first].text
+	res.Confidence = w.conf / float64(w.count)
+	res.Agreement = float64(w.count) / nv
+}
+
+// better reports whether group a beats group b under the team's
+// aggregation; the order is total, so the outcome never depends on luck.
+func (t *Team) better(a, b *group) bool {
+	if t.agg == AggWeighted {
+		if a.score != b.score {
+			return a.score > b.score
+		}
+		if a.count != b.count {
+			return a.count > b.count
+		}
+	} else {
+		if a.count != b.count {
+			return a.count > b.count
+		}
+		if a.conf != b.conf {
+			return a.conf > b.conf
+		}
+	}
+	return a.norm < b.norm
+}
