@@ -28,6 +28,7 @@ type Options struct {
 type Call struct {
 	Agent string
 	Role  string
+	Model string // the agent's model name; "" for agents that call none
 	// Round is 0..Rounds, and Rounds+1 for the judge's call.
 	Round int
 	// Messages are the chat messages sent to the model; nil for agents
@@ -325,7 +326,7 @@ func (t *Team) call(ctx context.Context, i int, in *Input, res *Result) (Output,
 	res.Cost += out.Cost
 	if res.Trace != nil {
 		res.Trace = append(res.Trace, Call{
-			Agent: t.ids[i], Role: t.roles[i], Round: in.Round, Messages: out.Messages,
+			Agent: t.ids[i], Role: t.roles[i], Model: t.spec.Agents[i].Model, Round: in.Round, Messages: out.Messages,
 			Output: out.Text, Answer: out.Answer, Confidence: out.Confidence,
 			Usage: out.Usage, Cost: out.Cost, Latency: out.Latency,
 		})

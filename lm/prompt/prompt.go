@@ -303,15 +303,31 @@ func parsePeer(line string) (Peer, bool) {
 	if !ok {
 		return Peer{}, false
 	}
-	i := strings.LastIndex(rest, " (confidence ")
-	if i < 0 || !strings.HasSuffix(rest, ")") {
+	const conf = " (confidence "
+	i := -1
+	if strings.HasSuffix(rest, ")") {
+		if j := strings.LastIndexByte(rest, '('); j > 0 && strings.HasPrefix(rest[j-1:], conf) {
+			i = j - 1
+		}
+	}
+	if i < 0 {
 		return Peer{Agent: agent, Answer: rest, Confidence: 0.5}, true
 	}
-	c, err := strconv.ParseFloat(rest[i+len(" (confidence "):len(rest)-1], 64)
-	if err != nil {
+	c, ok := parseConfidence(rest[i+len(conf) : len(rest)-1])
+	if !ok {
 		return Peer{}, false
 	}
 	return Peer{Agent: agent, Answer: rest[:i], Confidence: c}, true
+}
+
+// parseConfidence reads the "0.83" FormatAnswer writes without the cost of
+// strconv, and falls back to strconv for any other form.
+func parseConfidence(s string) (float64, bool) {
+	if len(s) == 4 && s[1] == '.' && s[0] >= '0' && s[0] <= '9' && s[2] >= '0' && s[2] <= '9' && s[3] >= '0' && s[3] <= '9' {
+		return float64(int(s[0]-'0')*100+int(s[2]-'0')*10+int(s[3]-'0')) / 100, true
+	}
+	c, err := strconv.ParseFloat(s, 64)
+	return c, err == nil
 }
 
 // FormatAnswer renders a TaskAnswer reply.
@@ -328,7 +344,7 @@ func ParseAnswer(text string) (answer string, confidence float64, ok bool) {
 	confidence = 0.5
 	if i := strings.LastIndex(text, "Confidence:"); i >= 0 {
 		v := strings.TrimSpace(firstLine(text[i+len("Confidence:"):]))
-		if c, err := strconv.ParseFloat(v, 64); err == nil {
+		if c, ok := parseConfidence(v); ok {
 			confidence = min(max(c, 0), 1)
 		}
 	}

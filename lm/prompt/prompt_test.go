@@ -9,8 +9,8 @@ import (
 func TestRoundTrip(t *testing.T) {
 	cases := []Prompt{
 		{Task: TaskAnswer, Agent: "a1", Role: "solver", Instruction: "Think step by step.\nCheck units.",
-			Rules: []string{"Show the final number only.", "Re-read the question."},
-			Demos: []Demo{{Question: "What is 2+2?\nContext: none", Answer: "4"}, {Question: "Q2", Answer: "x y"}},
+			Rules:    []string{"Show the final number only.", "Re-read the question."},
+			Demos:    []Demo{{Question: "What is 2+2?\nContext: none", Answer: "4"}, {Question: "Q2", Answer: "x y"}},
 			Question: "Tom has 3 apples.\nHe buys 4 more. How many?",
 			Peers:    []Peer{{Agent: "a2", Answer: "7", Confidence: 0.8}, {Agent: "a3", Answer: "six (maybe)", Confidence: 0.25}}},
 		{Task: TaskAnswer, Question: "only a question"},
@@ -83,5 +83,22 @@ func BenchmarkRenderParse(b *testing.B) {
 		u := RenderUser(p)
 		_ = ParseSystem(sys, &q)
 		_ = ParseUser(u, &q)
+	}
+}
+
+func TestParseConfidence(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want float64
+		ok   bool
+	}{{"0.83", 0.83, true}, {"1.00", 1, true}, {"0.5", 0.5, true}, {"1e-1", 0.1, true}, {"x.yz", 0, false}, {"", 0, false}} {
+		got, ok := parseConfidence(c.in)
+		if ok != c.ok || (ok && got != c.want) {
+			t.Errorf("parseConfidence(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+	p, ok := parsePeer("- a2: the (odd) one (confidence 0.40)")
+	if !ok || p.Answer != "the (odd) one" || p.Confidence != 0.4 {
+		t.Errorf("parsePeer = %+v, %v", p, ok)
 	}
 }

@@ -1,0 +1,385 @@
+package evaluation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/lm"
+	"github.com/mabeam/mabeam/team"
+)
+
+// Program is what Evaluate runs: one example in, one result out. It must be
+// safe for concurrent use. *team.Team implements it.
+type Program interface {
+	Run(ctx context.Context, ex datasets.Example) (team.Result, error)
+}
+
+// ResultReuser is an optional capability of a Program: RunInto stores the
+// result in *res, reusing the memory of the trace it held (see
+// team.Team.RunInto). Evaluate uses it when it drops the traces.
+type ResultReuser interface {
+	RunInto(ctx context.Context, ex datasets.Example, res *team.Result) error
+}
+
+var (
+	_ Program      = (*team.Team)(nil)
+	_ ResultReuser = (*team.Team)(nil)
+)
+
+// Options are the settings of Evaluate; the zero value (or nil) is the
+// default.
+type Options struct {
+	// Workers bounds the examples run at once; 0 means runtime.GOMAXPROCS.
+	// Raise it for models that wait on the network.
+	Workers int
+	// KeepTraces keeps every example's team.Result, traces included, in
+	// Report.Results; by default they are dropped after scoring.
+	KeepTraces bool
+}
+
+// ErrNoExamples reports an Evaluate call with an empty batch.
+var ErrNoExamples = errors.New("evaluation: no examples")
+
+// ExampleError is the failure of one example, which aborts the batch.
+type ExampleError struct {
+	Index int    // position in the batch
+	ID    string // the example's ID
+	Err   error  // the program's error, e.g. a *team.CallError
+}
+
+func (e *ExampleError) Error() string {
+	return fmt.Sprintf("evaluation: example %d (id %q): %v", e.Index, e.ID, e.Err)
+}
+
+// Unwrap returns the program's error.
+func (e *ExampleError) Unwrap() error { return e.Err }
+
+// AgentStats are one agent's figures over the batch, read from the traces.
+type AgentStats struct {
+	Agent, Role, Model string
+	// Examples counts the examples in which the agent was called.
+	Examples int
+	Calls    int
+	Usage    lm.Usage
+	Cost     float64
+	// FirstScore is the mean metric of the agent's first answer of each
+	// example (round 0; a judge's only answer), FinalScore of its last one.
+	FirstScore, FinalScore float64
+	// Agreement is the share of examples in which the agent's last answer
+	// equals the team answer after datasets.Normalize.
+	Agreement float64
+}
+
+// Report is the outcome of Evaluate. Every figure but Wall is independent
+// of the number of workers.
+type Report struct {
+	N int // examples evaluated
+	// Scores are the metric of each example's team answer, in batch order.
+	Scores []float64
+	Mean   float64
+	// CI95 is the 95% confidence interval of Mean: the Wilson score
+	// interval when every score lies in [0, 1] (exact coverage for 0/1
+	// scores, conservative for fractional ones, since a [0, 1] variable of
+	// mean p has variance at most p(1−p)); otherwise the normal interval
+	// Mean ± 1.96·s/√N.
+	CI95 [2]float64
+	// Agreement is the mean share of agents agreeing with the team answer.
+	Agreement float64
+	// Calls and Messages sum the teams' agent calls and peer messages.
+	Calls, Messages int
+	Usage           lm.Usage
+	Cost            float64 // US dollars
+	// Latency sums the examples' critical-path latencies (the simulated
+	// or measured model time a sequential run would wait).
+	Latency time.Duration
+	// Wall is the elapsed real time of Evaluate.
+	Wall time.Duration
+	// Agents are the per-agent statistics, in order of first appearance
+	// in the traces; empty if the program keeps no trace.
+	Agents []AgentStats
+	// Examples are the per-example outcomes in batch order (what the store
+	// keeps of each example of a trial).
+	Examples []ExampleResult
+	// Results are the team results in batch order, with Options.KeepTraces.
+	Results []team.Result
+}
+
+// ExampleResult is the team's outcome on one example.
+type ExampleResult struct {
+	ID     string // the example's ID
+	Answer string // the team answer
+	Score  float64
+	Calls  int
+	Usage  lm.Usage
+	Cost   float64
+}
+
+// record is what is kept of one example until the report is built.
+type record struct {
+	id, answer string
+	score      float64
+	agreement  float64
+	calls      int
+	messages   int
+	usage      lm.Usage
+	cost       float64
+	latency    time.Duration
+	agents     []agentRecord
+}
+
+type agentRecord struct {
+	agent, role, model string
+	calls              int
+	usage              lm.Usage
+	cost               float64
+	first, final       float64 // metric of the first and last answer
+	agree              bool
+	firstAnswer        string // scratch while summarising
+	finalAnswer        string
+}
+
+// Evaluate runs p on every example with a bounded pool of workers and
+// scores each team answer against the gold answer with metric (nil means
+// datasets.ExactMatch). Results are stored by example index, so the report
+// does not depend on Options.Workers.
+//
+// The first failed example aborts the batch: the remaining examples are
+// not started, running ones are cancelled, and the error is an
+// *ExampleError naming the example (the lowest-indexed one if several
+// failed). If ctx ends, Evaluate stops promptly and returns an error
+// wrapping ctx.Err(). opts may be nil.
+func Evaluate(ctx context.Context, p Program, exs []datasets.Example, metric datasets.Metric, opts *Options) (*Report, error) {
+	start := time.Now()
+	if len(exs) == 0 {
+		return nil, ErrNoExamples
+	}
+	if opts == nil {
+		opts = &Options{}
+	}
+	if metric == nil {
+		metric = datasets.ExactMatch
+	}
+	n := len(exs)
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, n)
+
+	recs := make([]record, n)
+	var results []team.Result
+	if opts.KeepTraces {
+		results = make([]team.Result, n)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next   atomic.Int64
+		done   atomic.Int64
+		mu     sync.Mutex // protects failed
+		failed []*ExampleError
+		wg     sync.WaitGroup
+	)
+	reuser, _ := p.(ResultReuser)
+	if opts.KeepTraces {
+		reuser = nil
+	}
+	for range workers {
+		wg.Go(func() {
+			var memo []scored
+			var res team.Result // reused through reuser
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || runCtx.Err() != nil {
+					return
+				}
+				var err error
+				if reuser != nil {
+					err = reuser.RunInto(runCtx, exs[i], &res)
+				} else {
+					res, err = p.Run(runCtx, exs[i])
+				}
+				if err != nil {
+					mu.Lock()
+					failed = append(failed, &ExampleError{Index: i, ID: exs[i].ID, Err: err})
+					mu.Unlock()
+					cancel()
+					return
+				}
+				recs[i].id = exs[i].ID
+				memo = summarize(&recs[i], &res, exs[i].Answer, metric, memo[:0])
+				if results != nil {
+					results[i] = res
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evaluation: stopped after %d of %d examples: %w", done.Load(), n, err)
+	}
+	if len(failed) > 0 {
+		return nil, firstFailure(failed)
+	}
+	r := build(recs)
+	r.Results = results
+	r.Wall = time.Since(start)
+	return r, nil
+}
+
+// firstFailure picks the lowest-indexed failure that is not merely the
+// cancellation Evaluate itself caused after an earlier failure.
+func firstFailure(failed []*ExampleError) error {
+	var best *ExampleError
+	for _, f := range failed {
+		if errors.Is(f.Err, context.Canceled) {
+			continue
+		}
+		if best == nil || f.Index < best.Index {
+			best = f
+		}
+	}
+	if best == nil {
+		best = failed[0]
+	}
+	return best
+}
+
+// scored memoises the metric and the agreement of one answer string.
+type scored struct {
+	answer string
+	score  float64
+	agree  bool
+}
+
+// summarize scores res into rec. memo is scratch, returned for reuse.
+func summarize(rec *record, res *team.Result, gold string, metric datasets.Metric, memo []scored) []scored {
+	teamNorm := datasets.Normalize(res.Answer)
+	look := func(a string) scored {
+		for _, m := range memo {
+			if m.answer == a {
+				return m
+			}
+		}
+		m := scored{answer: a, score: metric(a, gold), agree: datasets.Normalize(a) == teamNorm}
+		memo = append(memo, m)
+		return m
+	}
+	rec.score = look(res.Answer).score
+	rec.answer = res.Answer
+	rec.agreement = res.Agreement
+	rec.calls, rec.messages = res.Calls, res.Messages
+	rec.usage, rec.cost, rec.latency = res.Usage, res.Cost, res.Latency
+	if len(res.Trace) == 0 {
+		return memo
+	}
+	ags := make([]agentRecord, 0, 8)
+	for k := range res.Trace {
+		c := &res.Trace[k]
+		j := len(ags) - 1
+		for ; j >= 0 && ags[j].agent != c.Agent; j-- {
+		}
+		if j < 0 {
+			ags = append(ags, agentRecord{agent: c.Agent, role: c.Role, model: c.Model, firstAnswer: c.Answer})
+			j = len(ags) - 1
+		}
+		a := &ags[j]
+		a.calls++
+		a.usage = a.usage.Add(c.Usage)
+		a.cost += c.Cost
+		a.finalAnswer = c.Answer
+	}
+	for j := range ags {
+		a := &ags[j]
+		a.first = look(a.firstAnswer).score
+		f := look(a.finalAnswer)
+		a.final, a.agree = f.score, f.agree && a.finalAnswer != ""
+		a.firstAnswer, a.finalAnswer = "", "" // keep no reference to the replies
+	}
+	rec.agents = ags
+	return memo
+}
+
+// build sums the records in batch order.
+func build(recs []record) *Report {
+	n := len(recs)
+	r := &Report{N: n, Scores: make([]float64, n), Examples: make([]ExampleResult, n)}
+	index := map[string]int{}
+	for i := range recs {
+		rc := &recs[i]
+		r.Scores[i] = rc.score
+		r.Examples[i] = ExampleResult{ID: rc.id, Answer: rc.answer, Score: rc.score, Calls: rc.calls, Usage: rc.usage, Cost: rc.cost}
+		r.Mean += rc.score
+		r.Agreement += rc.agreement
+		r.Calls += rc.calls
+		r.Messages += rc.messages
+		r.Usage = r.Usage.Add(rc.usage)
+		r.Cost += rc.cost
+		r.Latency += rc.latency
+		for _, a := range rc.agents {
+			j, ok := index[a.agent]
+			if !ok {
+				j = len(r.Agents)
+				index[a.agent] = j
+				r.Agents = append(r.Agents, AgentStats{Agent: a.agent, Role: a.role, Model: a.model})
+			}
+			s := &r.Agents[j]
+			s.Examples++
+			s.Calls += a.calls
+			s.Usage = s.Usage.Add(a.usage)
+			s.Cost += a.cost
+			s.FirstScore += a.first
+			s.FinalScore += a.final
+			if a.agree {
+				s.Agreement++
+			}
+		}
+	}
+	r.Mean /= float64(n)
+	r.Agreement /= float64(n)
+	for j := range r.Agents {
+		s := &r.Agents[j]
+		e := float64(s.Examples)
+		s.FirstScore /= e
+		s.FinalScore /= e
+		s.Agreement /= e
+	}
+	r.CI95 = ci95(r.Scores, r.Mean)
+	return r
+}
+
+// z975 is the 97.5% quantile of the standard normal distribution.
+const z975 = 1.959963984540054
+
+// ci95 is the interval documented at Report.CI95.
+func ci95(scores []float64, mean float64) [2]float64 {
+	n := float64(len(scores))
+	unit := true
+	for _, s := range scores {
+		unit = unit && s >= 0 && s <= 1
+	}
+	if unit {
+		z2 := z975 * z975
+		den := 1 + z2/n
+		center := (mean + z2/(2*n)) / den
+		half := z975 / den * math.Sqrt(mean*(1-mean)/n+z2/(4*n*n))
+		return [2]float64{max(0, center-half), min(1, center+half)}
+	}
+	if len(scores) < 2 {
+		return [2]float64{math.Inf(-1), math.Inf(1)}
+	}
+	var ss float64
+	for _, s := range scores {
+		ss += (s - mean) * (s - mean)
+	}
+	half := z975 * math.Sqrt(ss/(n-1)/n)
+	return [2]float64{mean - half, mean + half}
+}

@@ -1,0 +1,222 @@
+package optimizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/evaluation"
+	"github.com/mabeam/mabeam/lm"
+	"github.com/mabeam/mabeam/space"
+	"github.com/mabeam/mabeam/team"
+)
+
+// Evaluator scores one assignment on a batch of examples.
+type Evaluator interface {
+	Evaluate(ctx context.Context, a space.Assignment, exs []datasets.Example) (*evaluation.Report, error)
+}
+
+// TeamEvaluator evaluates points of a team space: it decodes the assignment,
+// builds the team with the model and runs it over the batch.
+type TeamEvaluator struct {
+	Space     *space.TeamSpace
+	Model     lm.Model
+	Metric    datasets.Metric // nil means datasets.ExactMatch
+	Materials *team.Materials // may be nil
+	// Eval and Team are passed to evaluation.Evaluate and team.New; nil
+	// means their defaults.
+	Eval *evaluation.Options
+	Team *team.Options
+}
+
+var _ Evaluator = (*TeamEvaluator)(nil)
+
+// Build returns the team an assignment describes.
+func (e *TeamEvaluator) Build(a space.Assignment) (*team.Team, error) {
+	ta, err := e.Space.Decode(a)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := team.FromAssignment(ta, e.Materials)
+	if err != nil {
+		return nil, err
+	}
+	return team.New(spec, e.Model, e.Team)
+}
+
+// Evaluate implements Evaluator.
+func (e *TeamEvaluator) Evaluate(ctx context.Context, a space.Assignment, exs []datasets.Example) (*evaluation.Report, error) {
+	t, err := e.Build(a)
+	if err != nil {
+		return nil, err
+	}
+	m := e.Metric
+	if m == nil {
+		m = datasets.ExactMatch
+	}
+	return evaluation.Evaluate(ctx, t, exs, m, e.Eval)
+}
+
+// Problem is everything a study needs.
+type Problem struct {
+	// Space is what is searched; for a team, TeamSpace.Space().
+	Space     *space.Space
+	Evaluator Evaluator
+	// Train is for the optimizer to learn from (minibatches, demos); Val
+	// ranks candidates; Test is scored once, on the best candidate, at the
+	// end, and never shown to the optimizer.
+	Train, Val, Test []datasets.Example
+	Direction        Direction
+	Seed             uint64
+	// Baseline is the unoptimized team, scored on Test for comparison;
+	// nil means none.
+	Baseline space.Assignment
+	// History holds the finished trials of an interrupted run of the same
+	// study: the optimizer continues after them without repeating them.
+	History []Trial
+	// OnTrial, if set, is called with each finished trial and its report
+	// (nil for a failed trial) before the next one starts; the store
+	// commits the trial here. An error stops the study.
+	OnTrial func(ctx context.Context, t Trial, r *evaluation.Report) error
+}
+
+// Validate checks the fields every optimizer needs.
+func (p *Problem) Validate() error {
+	switch {
+	case p.Space == nil:
+		return errors.New("optimizer: problem has no space")
+	case p.Evaluator == nil:
+		return errors.New("optimizer: problem has no evaluator")
+	case len(p.Val) == 0:
+		return errors.New("optimizer: problem has no validation examples")
+	}
+	for i, t := range p.History {
+		if t.Number != i || !t.Finished() {
+			return fmt.Errorf("optimizer: history trial at position %d (number %d, state %q) is not the finished trial %d", i, t.Number, t.State, i)
+		}
+	}
+	return nil
+}
+
+// Result is the outcome of a study.
+type Result struct {
+	Trials []Trial // history included
+	// Best is the best complete trial by Value; BestOK is false if none.
+	Best   Trial
+	BestOK bool
+	Spent  Spent
+	// Test is Best's report on the test split, Baseline the baseline's;
+	// nil when there is no test split (or baseline).
+	Test, Baseline *evaluation.Report
+}
+
+// Optimizer searches a problem's space within a budget.
+type Optimizer interface {
+	Optimize(ctx context.Context, p *Problem, b Budget) (*Result, error)
+}
+
+// Search is the generic optimizer that asks a Sampler for each trial and
+// scores it on the whole validation split. With the Random sampler it is
+// the random-search baseline.
+type Search struct {
+	Sampler Sampler // nil means Random
+	// Note labels the trials; "" means "search".
+	Note string
+}
+
+var _ Optimizer = (*Search)(nil)
+
+// Optimize implements Optimizer. The budget is checked before each trial,
+// so the last trial may overshoot a call or cost bound by one evaluation.
+func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	smp := s.Sampler
+	if smp == nil {
+		smp = Random{}
+	}
+	note := s.Note
+	if note == "" {
+		note = "search"
+	}
+	res := &Result{Trials: append([]Trial(nil), p.History...)}
+	for i := range res.Trials {
+		res.Spent.Add(&res.Trials[i])
+	}
+	for !b.Exhausted(res.Spent) {
+		if err := ctx.Err(); err != nil {
+			return res.finish(p), err
+		}
+		n := len(res.Trials)
+		params, err := smp.Sample(p.Space, p.Direction, res.Trials, TrialRand(p.Seed, n))
+		if err != nil {
+			return res.finish(p), fmt.Errorf("optimizer: trial %d: %w", n, err)
+		}
+		t, rep, err := RunTrial(ctx, p, n, params, p.Val, note)
+		if err != nil {
+			return res.finish(p), err
+		}
+		res.Trials = append(res.Trials, t)
+		res.Spent.Add(&t)
+		if p.OnTrial != nil {
+			if err := p.OnTrial(ctx, t, rep); err != nil {
+				return res.finish(p), err
+			}
+		}
+	}
+	return res.finish(p), nil
+}
+
+// RunTrial evaluates params on exs as trial n. A failed evaluation gives a
+// Failed trial and no error, unless ctx ended: then the error is returned
+// and the trial is not finished.
+func RunTrial(ctx context.Context, p *Problem, n int, params space.Assignment, exs []datasets.Example, note string) (Trial, *evaluation.Report, error) {
+	t := Trial{Number: n, Params: params, State: Running, Value: math.NaN(), Batch: len(exs), Start: time.Now(), Note: note}
+	rep, err := p.Evaluator.Evaluate(ctx, params, exs)
+	t.Duration = time.Since(t.Start)
+	if err != nil {
+		if ctx.Err() != nil {
+			return t, nil, fmt.Errorf("optimizer: trial %d interrupted: %w", n, ctx.Err())
+		}
+		t.State, t.Err = Failed, err.Error()
+		return t, nil, nil
+	}
+	t.State, t.Value = Complete, rep.Mean
+	t.Calls, t.Tokens, t.Cost = int64(rep.Calls), int64(rep.Usage.Total()), rep.Cost
+	return t, rep, nil
+}
+
+func (r *Result) finish(p *Problem) *Result {
+	r.Best, r.BestOK = Best(r.Trials, p.Direction)
+	return r
+}
+
+// Conclude scores the best trial and the baseline once on the test split,
+// filling r.Test and r.Baseline. These calls are not part of the budget.
+func Conclude(ctx context.Context, p *Problem, r *Result) error {
+	if len(p.Test) == 0 {
+		return nil
+	}
+	if r.BestOK {
+		rep, err := p.Evaluator.Evaluate(ctx, r.Best.Params, p.Test)
+		if err != nil {
+			return fmt.Errorf("optimizer: scoring best trial %d on test: %w", r.Best.Number, err)
+		}
+		r.Test = rep
+	}
+	if p.Baseline != nil {
+		rep, err := p.Evaluator.Evaluate(ctx, p.Baseline, p.Test)
+		if err != nil {
+			return fmt.Errorf("optimizer: scoring the baseline on test: %w", err)
+		}
+		r.Baseline = rep
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package optimizer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/mabeam/mabeam/space"
+)
+
+// Direction says whether larger or smaller values are better.
+type Direction int
+
+// Directions. The zero value is Maximize: team scores are accuracies.
+const (
+	Maximize Direction = iota
+	Minimize
+)
+
+func (d Direction) String() string {
+	if d == Minimize {
+		return "minimize"
+	}
+	return "maximize"
+}
+
+// ParseDirection reads "maximize" or "minimize".
+func ParseDirection(s string) (Direction, error) {
+	switch s {
+	case "maximize", "max":
+		return Maximize, nil
+	case "minimize", "min":
+		return Minimize, nil
+	}
+	return 0, fmt.Errorf("optimizer: direction %q is not maximize or minimize", s)
+}
+
+// Better reports whether a is strictly better than b in direction d. NaN is
+// never better than anything, and anything is better than NaN.
+func (d Direction) Better(a, b float64) bool {
+	if math.IsNaN(a) {
+		return false
+	}
+	if math.IsNaN(b) {
+		return true
+	}
+	if d == Minimize {
+		return a < b
+	}
+	return a > b
+}
+
+// State is a trial's life-cycle state.
+type State string
+
+// Trial states, as stored.
+const (
+	Running  State = "running"
+	Complete State = "complete"
+	Failed   State = "fail"
+	Pruned   State = "pruned"
+)
+
+// Trial is one evaluated (or being evaluated) assignment.
+type Trial struct {
+	Number int // 0-based, unique within a study
+	Params space.Assignment
+	State  State
+	// Value is the objective the optimizer saw (e.g. the score on its
+	// batch); NaN until the trial is complete.
+	Value float64
+	// Batch is the number of examples Value was measured on; 0 in ask/tell.
+	Batch int
+	// Calls, Tokens and Cost are what the trial spent on the model.
+	Calls  int64
+	Tokens int64
+	Cost   float64
+	Start  time.Time
+	// Duration is the trial's wall time.
+	Duration time.Duration
+	// Err says why a failed trial failed.
+	Err string
+	// Note is the optimizer's label for how the trial was made (e.g.
+	// "random", "simba step 3").
+	Note string
+}
+
+// Finished reports whether the trial is no longer running.
+func (t *Trial) Finished() bool { return t.State != Running && t.State != "" }
+
+// Best returns the complete trial with the best value in direction d; ok is
+// false when no trial is complete. Ties go to the earlier trial.
+func Best(trials []Trial, d Direction) (best Trial, ok bool) {
+	for _, t := range trials {
+		if t.State != Complete {
+			continue
+		}
+		if !ok || d.Better(t.Value, best.Value) {
+			best, ok = t, true
+		}
+	}
+	return best, ok
+}
+
+// Budget bounds a study. A zero field is no bound; at least one must be set.
+type Budget struct {
+	Trials int     // finished trials
+	Calls  int64   // LM calls, the optimizers' own calls included
+	Cost   float64 // US dollars
+}
+
+// ErrNoBudget is returned for a Budget with no bound.
+var ErrNoBudget = errors.New("optimizer: budget has no bound (set trials, calls or cost)")
+
+// Validate checks b.
+func (b Budget) Validate() error {
+	if b.Trials < 0 || b.Calls < 0 || b.Cost < 0 {
+		return fmt.Errorf("optimizer: budget fields must not be negative (trials %d, calls %d, cost %g)", b.Trials, b.Calls, b.Cost)
+	}
+	if b.Trials == 0 && b.Calls == 0 && b.Cost == 0 {
+		return ErrNoBudget
+	}
+	return nil
+}
+
+// Spent is what a study has used so far.
+type Spent struct {
+	Trials int
+	Calls  int64
+	Tokens int64
+	Cost   float64
+}
+
+// Add counts a finished trial.
+func (s *Spent) Add(t *Trial) {
+	s.Trials++
+	s.Calls += t.Calls
+	s.Tokens += t.Tokens
+	s.Cost += t.Cost
+}
+
+// Exhausted reports whether s has reached any bound of b.
+func (b Budget) Exhausted(s Spent) bool {
+	return (b.Trials > 0 && s.Trials >= b.Trials) ||
+		(b.Calls > 0 && s.Calls >= b.Calls) ||
+		(b.Cost > 0 && s.Cost >= b.Cost)
+}
