@@ -1,0 +1,120 @@
+package store
+
+// migrations returns the schema steps in order: step i takes the database
+// from version i to version i+1. A released step is never edited; a change
+// to the schema is a new step appended here (and documented in
+// docs/schema.md).
+func migrations() []string {
+	return []string{schemaV1}
+}
+
+// schemaV1 is the first schema. Times are UTC text (see timeLayout), JSON
+// columns are text, NULL means "not known" (a NaN value is stored as NULL).
+const schemaV1 = `
+CREATE TABLE studies (
+	id                  INTEGER PRIMARY KEY,
+	name                TEXT    NOT NULL UNIQUE,
+	experiment          TEXT    NOT NULL DEFAULT '',
+	optimizer           TEXT    NOT NULL DEFAULT '',
+	dataset             TEXT    NOT NULL DEFAULT '',
+	seed                INTEGER NOT NULL DEFAULT 0,
+	direction           TEXT    NOT NULL DEFAULT 'maximize' CHECK (direction IN ('maximize', 'minimize')),
+	sampler             TEXT    NOT NULL DEFAULT '',
+	space               TEXT,
+	config              TEXT,
+	config_hash         TEXT    NOT NULL DEFAULT '',
+	budget_trials       INTEGER NOT NULL DEFAULT 0,
+	budget_calls        INTEGER NOT NULL DEFAULT 0,
+	budget_cost_usd     REAL    NOT NULL DEFAULT 0,
+	status              TEXT    NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'complete', 'interrupted')),
+	created_at          TEXT    NOT NULL,
+	updated_at          TEXT    NOT NULL,
+	best_trial          INTEGER,
+	best_val_score      REAL,
+	test_score          REAL,
+	baseline_test_score REAL,
+	lm_calls            INTEGER,
+	tokens              INTEGER,
+	cost_usd            REAL,
+	wall_seconds        REAL
+);
+CREATE INDEX studies_experiment ON studies (experiment, id);
+
+CREATE TABLE trials (
+	study_id   INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+	number     INTEGER NOT NULL CHECK (number >= 0),
+	state      TEXT    NOT NULL CHECK (state IN ('running', 'complete', 'fail', 'pruned')),
+	value      REAL,
+	batch      INTEGER NOT NULL DEFAULT 0,
+	calls      INTEGER NOT NULL DEFAULT 0,
+	tokens     INTEGER NOT NULL DEFAULT 0,
+	cost_usd   REAL    NOT NULL DEFAULT 0,
+	started_at TEXT,
+	duration_s REAL    NOT NULL DEFAULT 0,
+	error      TEXT    NOT NULL DEFAULT '',
+	note       TEXT    NOT NULL DEFAULT '',
+	params     TEXT    NOT NULL DEFAULT '{}',
+	PRIMARY KEY (study_id, number)
+);
+
+CREATE TABLE trial_params (
+	study_id  INTEGER NOT NULL,
+	number    INTEGER NOT NULL,
+	name      TEXT    NOT NULL,
+	kind      TEXT    NOT NULL CHECK (kind IN ('float', 'int', 'string', 'bool', 'json')),
+	value     TEXT    NOT NULL,
+	value_num REAL,
+	PRIMARY KEY (study_id, number, name),
+	FOREIGN KEY (study_id, number) REFERENCES trials (study_id, number) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE TABLE agent_metrics (
+	study_id        INTEGER NOT NULL,
+	number          INTEGER NOT NULL,
+	agent           TEXT    NOT NULL,
+	role            TEXT    NOT NULL DEFAULT '',
+	model           TEXT    NOT NULL DEFAULT '',
+	accuracy        REAL,
+	round0_accuracy REAL,
+	calls           INTEGER NOT NULL DEFAULT 0,
+	tokens          INTEGER NOT NULL DEFAULT 0,
+	cost_usd        REAL    NOT NULL DEFAULT 0,
+	agreement       REAL,
+	contribution    REAL,
+	PRIMARY KEY (study_id, number, agent),
+	FOREIGN KEY (study_id, number) REFERENCES trials (study_id, number) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE TABLE example_results (
+	study_id INTEGER NOT NULL,
+	number   INTEGER NOT NULL,
+	example  TEXT    NOT NULL,
+	score    REAL,
+	answer   TEXT    NOT NULL DEFAULT '',
+	calls    INTEGER NOT NULL DEFAULT 0,
+	tokens   INTEGER NOT NULL DEFAULT 0,
+	cost_usd REAL    NOT NULL DEFAULT 0,
+	PRIMARY KEY (study_id, number, example),
+	FOREIGN KEY (study_id, number) REFERENCES trials (study_id, number) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE TABLE lm_cache (
+	key               TEXT    PRIMARY KEY,
+	model             TEXT    NOT NULL,
+	response          TEXT    NOT NULL,
+	prompt_tokens     INTEGER NOT NULL,
+	completion_tokens INTEGER NOT NULL,
+	cost_usd          REAL    NOT NULL,
+	created_at        TEXT    NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+	id       INTEGER PRIMARY KEY,
+	study_id INTEGER REFERENCES studies (id) ON DELETE CASCADE,
+	time     TEXT    NOT NULL,
+	kind     TEXT    NOT NULL,
+	message  TEXT    NOT NULL DEFAULT '',
+	data     TEXT
+);
+CREATE INDEX events_study ON events (study_id, id);
+`

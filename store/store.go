@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
+)
+
+// busyTimeout is how long a statement waits for another process's write
+// lock before failing with "database is locked".
+const busyTimeout = 10 * time.Second
+
+// Store is an open trial store. It is safe for concurrent use, and several
+// Stores (in one process or many) may use the same file at once: writers
+// take turns, readers never wait for them.
+type Store struct {
+	db   *sql.DB
+	path string
+
+	// writeMu serialises this Store's write transactions, so that its
+	// goroutines queue here instead of polling in SQLite's busy handler.
+	writeMu sync.Mutex
+
+	statsMu sync.Mutex // protects stats
+	stats   CacheStats // Hits, Misses and SavedCost since Open
+}
+
+// Open opens the store at path, creating the file if needed and bringing
+// its schema up to date. ":memory:" is a private in-memory store (for tests).
+// A file is used in WAL mode with foreign keys enforced; a database written
+// by a newer program is refused with ErrSchemaTooNew.
+func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, migrations())
+}
+
+func open(ctx context.Context, path string, steps []string) (*Store, error) {
+	if path == "" {
+		return nil, errorf(ErrInvalid, "open: empty path (use \":memory:\" for a temporary store)")
+	}
+	params := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=on&_txlock=immediate", busyTimeout.Milliseconds())
+	var dsn string
+	mem := path == ":memory:"
+	if mem {
+		dsn = "file::memory:?" + params
+	} else {
+		// synchronous=NORMAL (in WAL mode) keeps every commit across a killed
+		// process; only power loss can drop the last ones.
+		dsn = "file:" + escapePath(path) + "?" + params + "&_synchronous=NORMAL"
+	}
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if mem {
+		// Every connection to ":memory:" is a database of its own: keep one.
+		db.SetMaxOpenConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+	} else {
+		db.SetMaxIdleConns(4)
+	}
+	s := &Store{db: db, path: path}
+	if !mem {
+		if err := s.useWAL(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if err := s.migrate(ctx, steps); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// escapePath escapes the characters a SQLite file URI gives a meaning to.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
+// Close closes the database. Calls after Close fail.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path returns the path the store was opened with.
+func (s *Store) Path() string { return s.path }
+
+// SchemaVersion returns the schema version of the database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("store: %s: schema version: %w", s.path, err)
+	}
+	return v, nil
+}
+
+// useWAL puts the file in WAL mode (which lets readers run beside a
+// writer, and persists in the file). Switching fails at once, without
+// waiting for the busy timeout, while another process opens the same new
+// file, so it is retried here.
+func (s *Store) useWAL(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		var mode string
+		err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+		if err == nil && mode != "wal" {
+			err = fmt.Errorf("journal mode is %q, not wal", mode)
+		}
+		var e sqlite3.Error
+		if err == nil || !errors.As(err, &e) || e.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("store: open %s: WAL mode: %w", s.path, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: open %s: %w", s.path, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// migrate applies the steps the database has not seen, each in its own
+// transaction, and refuses a database newer than len(steps).
+func (s *Store) migrate(ctx context.Context, steps []string) error {
+	var v int
+	// In a write transaction from the start: a statement that reads and then
+	// writes can fail at once with "database is locked" when another
+	// process wrote in between, without waiting for the busy timeout.
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+			version    INTEGER PRIMARY KEY,
+			applied_at TEXT NOT NULL
+		)`); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v)
+	})
+	if err != nil {
+		return fmt.Errorf("store: open %s: schema version: %w", s.path, err)
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if v > len(steps) {
+		return errorf(ErrSchemaTooNew, "open %s: database schema version %d is newer than this program's %d (upgrade the program, or use another file)", s.path, v, len(steps))
+	}
+	for i := v; i < len(steps); i++ {
+		if err := s.applyStep(ctx, i+1, steps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyStep brings the schema to version to, unless another process did
+// it first.
+func (s *Store) applyStep(ctx context.Context, to int, step string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: open %s: migrate to version %d: %w", s.path, to, err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v); err != nil {
+		return fmt.Errorf("store: open %s: migrate to version %d: %w", s.path, to, err)
+	}
+	if v >= to {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, step); err != nil {
+		return fmt.Errorf("store: open %s: migrate to version %d: %w", s.path, to, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`, to, formatTime(time.Now())); err != nil {
+		return fmt.Errorf("store: open %s: migrate to version %d: %w", s.path, to, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: open %s: migrate to version %d: %w", s.path, to, err)
+	}
+	return nil
+}
+
+// write runs f in one write transaction, committed if f returns nil.
+func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// timeLayout is fixed-width UTC with microseconds, so the text sorts in time
+// order and SQLite's date functions and pandas read it.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// nullTime is NULL for the zero time.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return formatTime(t)
+}
+
+func parseTime(s sql.NullString) (time.Time, error) {
+	if !s.Valid || s.String == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(timeLayout, s.String)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad time %q: %w", s.String, err)
+	}
+	return t, nil
+}
+
+// nullFloat is NULL for NaN, which SQL has no value for.
+func nullFloat(x float64) any {
+	if math.IsNaN(x) {
+		return nil
+	}
+	return x
+}
+
+// floatOrNaN reads a nullable REAL, NULL as NaN.
+func floatOrNaN(x sql.NullFloat64) float64 {
+	if !x.Valid {
+		return math.NaN()
+	}
+	return x.Float64
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUnique(err error) bool {
+	var e sqlite3.Error
+	return errors.As(err, &e) &&
+		(e.ExtendedCode == sqlite3.ErrConstraintUnique || e.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}
+
+// isForeignKey reports whether err is a FOREIGN KEY violation.
+func isForeignKey(err error) bool {
+	var e sqlite3.Error
+	return errors.As(err, &e) && e.ExtendedCode == sqlite3.ErrConstraintForeignKey
+}
