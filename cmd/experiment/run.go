@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/mabeam/mabeam/experiments"
+	"github.com/mabeam/mabeam/lm"
+	"github.com/mabeam/mabeam/lm/sim"
+	"github.com/mabeam/mabeam/store"
+	"github.com/spf13/cobra"
+)
+
+func newRunCmd() *cobra.Command {
+	var (
+		db, out        string
+		resume, asJSON bool
+	)
+	c := &cobra.Command{
+		Use:   "run CONFIG",
+		Short: "Run an experiment config: every (dataset, optimizer, seed) study into the store",
+		Long: "run validates CONFIG, then runs each study to its budget, committing every finished\n" +
+			"trial to the SQLite store, scores the best team once on the test split, and prints\n" +
+			"the comparison. Ctrl-C stops after the trial in progress (a second Ctrl-C at once);\n" +
+			"--resume continues the same studies without repeating finished trials.",
+		Example: "  experiment run experiments/quickstart.yaml\n" +
+			"  experiment run experiments/topology_adversary.yaml --db out/topo.db --json\n" +
+			"  experiment run experiments/quickstart.yaml --db out/quickstart.db --resume",
+		Args: exactArgs(1, "the config file"),
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg, err := experiments.Load(args[0])
+			if err != nil {
+				return &usageError{err.Error()}
+			}
+			if db == "" {
+				db = filepath.Join(out, cfg.Name+".db")
+			}
+			model, err := newModel(cfg)
+			if err != nil {
+				return &usageError{err.Error()}
+			}
+			// Everything is validated before the store is touched.
+			studies, err := cfg.Studies(model)
+			if err != nil {
+				return &usageError{err.Error()}
+			}
+			if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithCancel(c.Context())
+			defer cancel()
+			s, err := store.Open(ctx, db)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if cfg.LMCache() {
+				studies, err = cfg.Studies(lm.Cached(model, s))
+				if err != nil {
+					return err
+				}
+			}
+
+			var stop atomic.Bool
+			sigs := make(chan os.Signal, 2)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			go func() {
+				for range sigs {
+					if stop.Swap(true) {
+						fmt.Fprintln(c.ErrOrStderr(), "\nexperiment: second interrupt: abandoning the trial in progress")
+						cancel()
+						return
+					}
+					fmt.Fprintln(c.ErrOrStderr(), "\nexperiment: interrupt: stopping after the trial in progress (Ctrl-C again to stop now)")
+				}
+			}()
+
+			r := &experiments.Runner{Store: s, Resume: resume, Progress: newProgress(c.ErrOrStderr()), Log: c.ErrOrStderr(), Stop: stop.Load}
+			sums, err := r.Run(ctx, studies)
+			if errors.Is(err, experiments.ErrStopped) {
+				return fmt.Errorf("stopped; every finished trial is in %s. Resume with: experiment run %s --db %s --resume", db, args[0], db)
+			}
+			if errors.Is(err, experiments.ErrStudyExists) {
+				return &usageError{err.Error()}
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(c.OutOrStdout(), map[string]any{"studies": sums})
+			}
+			rows, err := experiments.Compare(ctx, s, cfg.Name)
+			if err != nil {
+				return err
+			}
+			if err := printComparison(c.OutOrStdout(), rows); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "\ntrials are in %s (experiment compare --db %s; schema: docs/schema.md)\n", db, db)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&db, "db", "", "SQLite store file (default OUT/<experiment name>.db)")
+	f.StringVar(&out, "out", "out", "directory for the default store and outputs")
+	f.BoolVar(&resume, "resume", false, "continue studies already in the store")
+	f.BoolVar(&asJSON, "json", false, "print one JSON document with a summary per study")
+	return c
+}
+
+// newModel builds the config's language-model backend.
+func newModel(cfg *experiments.Config) (lm.Model, error) {
+	switch b := cfg.Backend(); b {
+	case "sim", "":
+		return sim.New(&sim.Options{Seed: cfg.LMSeed()}), nil
+	default:
+		return nil, fmt.Errorf("lm backend %q is not available in this build (known: sim)", b)
+	}
+}

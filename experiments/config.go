@@ -1,0 +1,279 @@
+package experiments
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/mabeam/mabeam/lm"
+	"github.com/mabeam/mabeam/lm/sim"
+	"github.com/mabeam/mabeam/optimizer"
+	"github.com/mabeam/mabeam/space"
+)
+
+// Config is a parsed and validated experiment config (see the package
+// documentation for the YAML format). Get one from Parse or Load; a Config
+// changed or built in Go should be checked with Validate, which Studies
+// also calls.
+type Config struct {
+	// Name names the experiment and prefixes its study names.
+	Name string
+	// Description is free text; it does not affect any study.
+	Description string
+	// Seeds are the study seeds: one study per (dataset, optimizer, seed).
+	Seeds []uint64
+	// LM is the language-model backend.
+	LM LMConfig
+	// Datasets are the benchmarks, each scored separately.
+	Datasets []DatasetConfig
+	// Team is the team template: its searched and fixed variables.
+	Team TeamConfig
+	// Baseline overrides the baseline team's values by key ("topology",
+	// "a2.model", "a2.active"); nil means none (see the package docs).
+	Baseline map[string]any
+	// Optimizers are compared on every dataset and seed.
+	Optimizers []OptimizerConfig
+	// Budget bounds each study.
+	Budget optimizer.Budget
+	// Workers bounds the examples evaluated at once; 0 means one per core.
+	Workers int
+
+	// File is the name given to Parse or the path given to Load, for error
+	// messages; dataset files are relative to its directory.
+	File string
+	// lines maps field paths to the YAML line they were read from.
+	lines map[string]int
+}
+
+// LMConfig selects the language-model backend.
+type LMConfig struct {
+	// Backend is "sim", the surrogate model (the default and, for now, the
+	// only backend).
+	Backend string
+	// Seed is the surrogate model's seed: another seed is another equally
+	// plausible simulated world.
+	Seed uint64
+	// Cache asks the runner to keep the model's responses in the store, so
+	// a repeated call is free; false by default, since the surrogate model
+	// is fast and deterministic anyway.
+	Cache bool
+}
+
+// Backend returns the language-model backend, "sim" by default.
+func (c *Config) Backend() string {
+	if c.LM.Backend == "" {
+		return "sim"
+	}
+	return c.LM.Backend
+}
+
+// LMSeed returns the surrogate model's seed.
+func (c *Config) LMSeed() uint64 { return c.LM.Seed }
+
+// LMCache reports whether the model's responses should be cached in the
+// store.
+func (c *Config) LMCache() bool { return c.LM.Cache }
+
+// DatasetConfig is one benchmark: a built-in family or a JSONL file.
+type DatasetConfig struct {
+	// Name labels the dataset in study names.
+	Name string
+	// Family is a built-in family (datasets.Names); exclusive with File.
+	Family string
+	// Difficulty is the built-in family's level, 1..3; 0 mixes them.
+	Difficulty int
+	// File is a JSONL file, relative to the config's directory; Format is
+	// one of datasets.Formats ("" means auto).
+	File, Format string
+	// Train, Val and Test are the split sizes. Val must be positive.
+	Train, Val, Test int
+	// Metric is a datasets.MetricByName name; "" means "exact".
+	Metric string
+	// Seed, if not nil, fixes the data seed of every study; nil draws the
+	// data with each study's own seed.
+	Seed *uint64
+}
+
+// TeamConfig is the team template.
+type TeamConfig struct {
+	// Agents are the team members, in the order they are called.
+	Agents []AgentConfig
+	// Vars are the team variables: topology, rounds, aggregation,
+	// budget_allocation (in this order, those given), then the extra team
+	// variables. Undeclared ones keep the space package's defaults (mesh, 1
+	// round, majority, equal).
+	Vars []Param
+	// Edges are the candidate edges of the explicit topology.
+	Edges []space.Edge
+	// SearchEdges searches each candidate edge on or off.
+	SearchEdges bool
+	// MinActive and MaxActive bound the number of active agents; 0 means
+	// no bound.
+	MinActive, MaxActive int
+	// Hub is the star topology's hub; "" means the first active agent.
+	Hub string
+	// MaxModelCost, if positive, caps the summed price of the active agents'
+	// models (USD per million tokens, see ModelComponents).
+	MaxModelCost float64
+}
+
+// AgentConfig is one agent of the team template.
+type AgentConfig struct {
+	// ID names the agent, uniquely within the team.
+	ID string
+	// Role is a registered role (team.RoleNames); "" means solver.
+	Role string
+	// Optional agents are searched on and off (team/active/<id>).
+	Optional bool
+	// Vars are the agent's local variables: model, temperature, max_tokens,
+	// instruction, demos, rules, weight (in this order, those given), then
+	// the extra variables. An agent without a model uses sim-medium.
+	Vars []Param
+}
+
+// Param is one variable as the config writes it: fixed (a YAML scalar) or
+// searched (a YAML mapping).
+type Param struct {
+	// Name is the YAML key, e.g. "temperature" or "budget_allocation".
+	Name string
+	// Kind is space.KindFloat, KindInt, KindChoice, KindComponent (a model)
+	// or KindBool.
+	Kind space.Kind
+	// Fixed, if not nil, fixes the variable: a float64, int, string or bool
+	// by Kind. The fields below are then unused.
+	Fixed any
+	// Low, High, Step and Log describe a numeric range (space.Var).
+	Low, High, Step float64
+	Log             bool
+	// Choices and Weights describe a choice (or model) variable.
+	Choices []string
+	Weights []float64
+	// Default is the baseline's value: nil means the first choice, the low
+	// bound, or false.
+	Default any
+}
+
+// OptimizerConfig is one optimizer to compare.
+type OptimizerConfig struct {
+	// Name is a registered optimizer (optimizer.Names).
+	Name string
+	// Label names it in study names; "" means Name. Labels are unique, so
+	// one optimizer can run with two settings.
+	Label string
+	// Settings are passed to optimizer.New; nil means its defaults.
+	Settings map[string]any
+}
+
+// label returns the optimizer's label with the default applied.
+func (o *OptimizerConfig) label() string {
+	if o.Label == "" {
+		return o.Name
+	}
+	return o.Label
+}
+
+// Load reads and validates the config file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ConfigError{File: path, Msg: "cannot read the config: " + err.Error(), Err: err}
+	}
+	return Parse(data, path)
+}
+
+// Parse reads and validates a YAML config. file names it in errors and
+// anchors relative dataset paths (its directory; "" means the current
+// directory). The error is a *ConfigError, or an ErrorList when there are
+// several problems; all match ErrInvalidConfig.
+func Parse(data []byte, file string) (*Config, error) {
+	c, err := decode(data, file)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Backends lists the language-model backends a config can name.
+func Backends() []string { return []string{"sim"} }
+
+// NewModel returns the model of the config's backend: for "sim", a
+// surrogate model with the config's seed. Studies uses it when given no
+// model.
+func (c *Config) NewModel() (lm.Model, error) {
+	switch c.LM.Backend {
+	case "sim", "":
+		return sim.New(&sim.Options{Seed: c.LM.Seed}), nil
+	}
+	return nil, c.errorf("lm.backend", nil, "unknown backend %q (known: %v)", c.LM.Backend, Backends())
+}
+
+// ModelComponents returns the models a config can name for backend, as
+// space components: their cost is the blended price in USD per million
+// tokens, three prompt tokens to one completion token.
+func ModelComponents(backend string) []space.Component {
+	if backend != "sim" && backend != "" {
+		return nil
+	}
+	ps := sim.DefaultProfiles()
+	out := make([]space.Component, len(ps))
+	for i, p := range ps {
+		cost := (3*p.PromptPrice + p.CompletionPrice) / 4
+		out[i] = space.Component{Name: p.Name, Cost: math.Round(cost*1e6) / 1e6}
+	}
+	return out
+}
+
+// dir is the directory dataset files are relative to.
+func (c *Config) dir() string {
+	if c.File == "" {
+		return "."
+	}
+	return filepath.Dir(c.File)
+}
+
+// DataPath returns the path of dataset d's file, resolved against the
+// config's directory; "" for a built-in family.
+func (c *Config) DataPath(d *DatasetConfig) string {
+	if d.File == "" {
+		return ""
+	}
+	if filepath.IsAbs(d.File) {
+		return d.File
+	}
+	return filepath.Join(c.dir(), d.File)
+}
+
+// line returns the YAML line of field path, or of its nearest ancestor that
+// has one; 0 if none.
+func (c *Config) line(path string) int {
+	for path != "" {
+		if n, ok := c.lines[path]; ok {
+			return n
+		}
+		path = parentPath(path)
+	}
+	return 0
+}
+
+// parentPath strips the last segment of a field path: "a.b[2]" → "a.b",
+// "a.b" → "a".
+func parentPath(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		switch p[i] {
+		case '.':
+			return p[:i]
+		case '[':
+			return p[:i]
+		}
+	}
+	return ""
+}
+
+// errorf makes a *ConfigError at field path.
+func (c *Config) errorf(path string, cause error, format string, args ...any) *ConfigError {
+	return &ConfigError{File: c.File, Line: c.line(path), Field: path, Msg: fmt.Sprintf(format, args...), Err: cause}
+}

@@ -1,0 +1,130 @@
+// Package experiments reads YAML experiment configs — name, seeds, lm,
+// datasets, team, baseline, optimizers, budget and workers, every key
+// documented below with its type, default and an example — validates them
+// with errors that name file:line and field, and compiles each into its
+// studies, one per (dataset, optimizer, seed), that the Runner stores.
+//
+// # The format
+//
+// A config is one YAML mapping. Keys not listed here are errors (the
+// message lists the valid ones). Anchors, aliases and merge keys (<<: *x)
+// may be used to share parts.
+//
+//	name: quickstart           # required string [a-z0-9_-]+; prefixes study names
+//	description: free text     # optional string; changes no study
+//	seeds: [1, 2, 3]           # required list of distinct integers >= 0; one study per
+//	                           #   (dataset, optimizer, seed), named
+//	                           #   <name>/<dataset>/<optimizer label>/seed<seed>
+//	lm:                        # optional mapping; the language-model backend
+//	  backend: sim             #   string, default sim (the surrogate model; the only one so far)
+//	  seed: 0                  #   integer >= 0, default 0: the surrogate model's world
+//	  cache: false             #   bool, default false: keep responses in the store
+//	datasets:                  # required non-empty list; each is scored separately
+//	  - name: arith            #   required string [a-z0-9_-]+, unique
+//	    family: arithmetic     #   a built-in family (arithmetic, logic, multihop) ...
+//	    difficulty: 2          #   ... and its level 1..3; default 0 mixes them
+//	    # file: data/gsm8k.jsonl  ... or a JSONL file, relative to the config's directory,
+//	    # format: auto            ... read as auto (default), jsonl, gsm8k or hotpotqa
+//	    train: 20              #   integer >= 0, default 0: the demo pool and the optimizers' own data
+//	    val: 40                #   required integer >= 1: candidates are ranked on it
+//	    test: 100              #   integer >= 0, default 0: the best team and the baseline, scored once
+//	    metric: exact          #   exact (default), numeric, numeric:TOL or f1
+//	    seed: 7                #   optional integer >= 0: fixes the data for every study;
+//	                           #     by default each study draws its data with its own seed
+//	team:                      # required mapping: the team template (see Variables)
+//	  agents:                  #   required non-empty list, called in this order
+//	    - id: a1               #     required string [A-Za-z0-9_-]+, unique
+//	      role: solver         #     solver (default), critic, judge, planner (team.RoleNames)
+//	      optional: false      #     bool, default false: true searches the agent on and off
+//	      model: sim-medium    #     choice of sim-adversary, sim-large, sim-medium, sim-small;
+//	                           #       default sim-medium (fixed)
+//	      temperature: {low: 0, high: 1, step: 0.25}  # float in [0, 2]; default 0
+//	      max_tokens: 512      #     int >= 0; default 0, the backend's default
+//	      instruction: {choices: ["Solve ...", "Think ..."]}  # text; default the role's
+//	      demos: {low: 0, high: 4}   # int >= 0: shows the first k train examples; default 0
+//	      rules: 0             #     int >= 0: shows the first k rules (the pool starts empty)
+//	      weight: 1.0          #     float >= 0: vote weight under weighted aggregation
+//	      vars: {}             #     extra local variables (see Variables); no default
+//	  topology: {choices: [chain, star, ring, tree, mesh]}  # or explicit; default mesh
+//	  rounds: {low: 0, high: 2}        # int >= 0: message-passing rounds; default 1
+//	  aggregation: majority            # majority, supermajority, weighted, judge; default majority
+//	  budget_allocation: equal         # equal, auction, market; default equal
+//	  edges: [[a1, a2], [a2, a1, feedback]]  # candidate edges of the explicit topology:
+//	                           #   [from, to], [from, to, type] or {from, to, type}; type is
+//	                           #   data (default), feedback, command or supervision
+//	  search_edges: false      #   bool, default false: search each candidate edge on/off
+//	  min_active: 1            #   int, default 0 (no bound): fewest active agents
+//	  max_active: 5            #   int, default 0 (no bound): most active agents
+//	  hub: a1                  #   the star's hub; default the first active agent
+//	  max_model_cost: 10       #   float, default 0 (none): cap on the summed model price
+//	                           #     of the active agents, USD per million tokens
+//	                           #     (ModelComponents: 3 prompt tokens to 1 completion)
+//	  vars: {}                 #   extra team variables (see Variables)
+//	baseline:                  # optional mapping: overrides of the baseline team's values
+//	  a2.model: sim-small      #   <agent id>.<variable>
+//	  a2.active: false         #   <agent id>.active, for an optional agent
+//	  topology: mesh           #   <team variable>
+//	optimizers:                # required non-empty list
+//	  - name: random           #   required: a registered optimizer (optimizer.Names)
+//	    label: random-a        #   string [a-z0-9_-]+, default the name; unique, names the studies
+//	    settings: {}           #   mapping passed to optimizer.New, default none;
+//	                           #     unknown settings are errors
+//	  - random                 #   a bare name is short for {name: random}
+//	budget:                    # required mapping; each study stops at the first bound reached
+//	  trials: 12               #   int >= 0: finished trials
+//	  calls: 5000              #   int >= 0: language-model calls
+//	  cost: 2.5                #   float >= 0: US dollars; at least one of the three is > 0
+//	workers: 0                 # int >= 0, default 0 (one per core): examples evaluated at once
+//
+// # Variables
+//
+// Each variable of an agent or of the team is fixed by a scalar and
+// searched by a mapping:
+//
+//	temperature: 0.7                              # fixed
+//	model: {choices: [sim-small, sim-large], weights: [3, 1], default: sim-small}
+//	temperature: {low: 0, high: 1.5, step: 0.5, default: 0.5}
+//	max_tokens: {low: 64, high: 1024, log: true}
+//
+// {choices, weights, default} makes a choice: choices is a non-empty list
+// of distinct strings, weights (optional, one per choice, >= 0, not all 0)
+// bias random sampling, default is one of the choices. {low, high, step,
+// log, default} makes a number in [low, high]: step (optional) must divide
+// high - low, log needs low > 0, default must lie on the grid. Whether a
+// number is an int or a float follows from its name (model, instruction,
+// topology, aggregation, budget_allocation: choice; temperature, weight:
+// float; max_tokens, demos, rules, rounds: int). Extra variables, under
+// vars, take the kind of their scalar (int, float, bool or string for a
+// choice) or a type key: int, float, choice or bool; {type: bool} is a
+// searched switch. A numeric range whose bounds are all whole numbers needs
+// type: int or type: float. Extra variables reach the team spec only where
+// an agent kind reads them; they are searched and stored like the others.
+//
+// Team.Compile's flat names (space package docs) are agent/<id>/<name> and
+// team/<name>, with budget_allocation as team/budget.
+//
+// # Baseline
+//
+// Each study also scores an unoptimized baseline team once on test. Every
+// searched variable takes its default if given, else its first choice, its
+// low bound, or false; optional agents are active, in team order, while
+// max_active allows. The baseline mapping overrides any of these; a key
+// that names no searched variable, or a value outside its variable, is an
+// error listing the valid keys.
+//
+// # Validation
+//
+// Parse and Load check everything that can be checked before a study runs:
+// YAML syntax, unknown keys, wrong types, impossible ranges, unknown
+// families, formats, metrics, roles, models, topologies, aggregations,
+// backends and optimizers (and their settings), duplicate names and ids,
+// edges naming unknown agents, missing data files, demos that the train
+// split cannot fill, the baseline, and the space the team compiles to. Each
+// problem is a *ConfigError, located by file, line and field path, e.g.
+//
+//	quickstart.yaml:27: team.agents[1].temperature.high: high 3 is above 2, the largest temperature allowed
+//
+// Several problems come as an ErrorList, sorted by line. Studies reads the
+// data files, so a bad JSONL line or a file too small for the splits is
+// reported there, still before anything runs.
+package experiments
