@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"time"
 
@@ -23,6 +24,35 @@ func openStore(ctx context.Context, db string) (*store.Store, error) {
 		return nil, usagef("--db is required (the SQLite file that holds the studies)")
 	}
 	return store.Open(ctx, db)
+}
+
+// openExisting opens a store that must already exist: reading commands do
+// not create an empty database for a mistyped path.
+func openExisting(ctx context.Context, db string) (*store.Store, error) {
+	if db != "" && db != ":memory:" {
+		if _, err := os.Stat(db); err != nil {
+			return nil, usagef("--db %s: no such database (create one with 'experiment run' or 'experiment ask')", db)
+		}
+	}
+	return openStore(ctx, db)
+}
+
+// openStudy opens an existing store and looks up a study in it. The caller
+// closes the store.
+func openStudy(ctx context.Context, db, name string) (*store.Store, store.Study, error) {
+	if name == "" {
+		return nil, store.Study{}, usagef("--study is required")
+	}
+	s, err := openExisting(ctx, db)
+	if err != nil {
+		return nil, store.Study{}, err
+	}
+	rec, err := s.Study(ctx, name)
+	if err != nil {
+		s.Close()
+		return nil, store.Study{}, err
+	}
+	return s, rec, nil
 }
 
 // canonicalSpace returns the space JSON with sorted keys and no spaces, so
@@ -186,15 +216,11 @@ func newTellCmd() *cobra.Command {
 				}
 			}
 			ctx := c.Context()
-			s, err := openStore(ctx, db)
+			s, rec, err := openStudy(ctx, db, name)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			rec, err := s.Study(ctx, name)
-			if err != nil {
-				return err
-			}
 			t, err := s.Trial(ctx, rec.ID, number)
 			if err != nil {
 				return err
@@ -233,19 +259,12 @@ func newBestCmd() *cobra.Command {
 		Example: "  experiment best --db s.db --study branin --json",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if name == "" {
-				return usagef("--study is required")
-			}
 			ctx := c.Context()
-			s, err := openStore(ctx, db)
+			s, rec, err := openStudy(ctx, db, name)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			rec, err := s.Study(ctx, name)
-			if err != nil {
-				return err
-			}
 			trials, err := s.Trials(ctx, rec.ID)
 			if err != nil {
 				return err

@@ -22,7 +22,7 @@ func newCompareCmd() *cobra.Command {
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
-			s, err := openStore(ctx, db)
+			s, err := openExisting(ctx, db)
 			if err != nil {
 				return err
 			}

@@ -39,6 +39,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"tell", "--db", "x.db", "--study", "s", "--trial", "0"}, "exactly one of --value"},
 		{[]string{"tell", "--db", "x.db", "--study", "s", "--trial", "0", "--value", "nan"}, "not a number"},
 		{[]string{"run"}, "takes 1 argument"},
+		{[]string{"best", "--db", "x.db", "--study", "s"}, "no such database"},
+		{[]string{"tell", "--db", "x.db", "--study", "s", "--trial", "0", "--fail"}, "no such database"},
+		{[]string{"compare", "--db", "x.db"}, "no such database"},
 	}
 	dir := t.TempDir()
 	wd, _ := os.Getwd()
