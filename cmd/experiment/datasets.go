@@ -12,7 +12,12 @@ func newDatasetsCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "datasets",
 		Short: "List and export the built-in benchmark families",
-		Args:  noArgs,
+		Example: "  experiment datasets list\n" +
+			"  experiment datasets export arithmetic --n 100 --seed 1 --out arith.jsonl",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return usagef("datasets needs a subcommand, list or export; see 'experiment datasets --help'")
+		},
 	}
 	c.AddCommand(newDatasetsListCmd(), newDatasetsExportCmd())
 	return c

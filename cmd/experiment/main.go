@@ -59,8 +59,11 @@ func isFlagError(err error) bool {
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "experiment",
-		Short:         "Optimize and evaluate teams of language-model agents",
+		Use:   "experiment",
+		Short: "Optimize and evaluate teams of language-model agents",
+		Example: "  experiment run experiments/quickstart.yaml\n" +
+			"  experiment compare --db out/quickstart.db\n" +
+			"  experiment evaluate --family multihop --n 100",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
