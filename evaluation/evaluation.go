@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mabeam/mabeam/coordination"
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/team"
@@ -92,10 +93,14 @@ type Report struct {
 	CI95 [2]float64
 	// Agreement is the mean share of agents agreeing with the team answer.
 	Agreement float64
-	// Calls and Messages sum the teams' agent calls and peer messages.
-	Calls, Messages int
-	Usage           lm.Usage
-	Cost            float64 // US dollars
+	// Calls and Messages sum the teams' agent calls and peer messages;
+	// Skipped their debate turns left out by the budget allocation.
+	Calls, Messages, Skipped int
+	// Coordination sums the coordination overhead (protocol rounds,
+	// messages and bids) the teams report (team.Result.Coordination).
+	Coordination coordination.Overhead
+	Usage        lm.Usage
+	Cost         float64 // US dollars
 	// Latency sums the examples' critical-path latencies (the simulated
 	// or measured model time a sequential run would wait).
 	Latency time.Duration
@@ -128,6 +133,8 @@ type record struct {
 	agreement  float64
 	calls      int
 	messages   int
+	skipped    int
+	overhead   coordination.Overhead
 	usage      lm.Usage
 	cost       float64
 	latency    time.Duration
@@ -277,6 +284,7 @@ func summarize(rec *record, res *team.Result, gold string, metric datasets.Metri
 	rec.answer = res.Answer
 	rec.agreement = res.Agreement
 	rec.calls, rec.messages = res.Calls, res.Messages
+	rec.skipped, rec.overhead = res.Skipped, res.Coordination
 	rec.usage, rec.cost, rec.latency = res.Usage, res.Cost, res.Latency
 	if len(res.Trace) == 0 {
 		return memo
@@ -321,6 +329,8 @@ func build(recs []record) *Report {
 		r.Agreement += rc.agreement
 		r.Calls += rc.calls
 		r.Messages += rc.messages
+		r.Skipped += rc.skipped
+		r.Coordination = r.Coordination.Add(rc.overhead)
 		r.Usage = r.Usage.Add(rc.usage)
 		r.Cost += rc.cost
 		r.Latency += rc.latency

@@ -100,9 +100,9 @@ type TeamConfig struct {
 	// Agents are the team members, in the order they are called.
 	Agents []AgentConfig
 	// Vars are the team variables: topology, rounds, aggregation,
-	// budget_allocation (in this order, those given), then the extra team
-	// variables. Undeclared ones keep the space package's defaults (mesh, 1
-	// round, majority, equal).
+	// budget_allocation, token_budget, bid_reserve (in this order, those
+	// given), then the extra team variables. Undeclared ones keep their
+	// defaults (mesh, 1 round, majority, equal; no token budget, reserve 0).
 	Vars []Param
 	// Edges are the candidate edges of the explicit topology.
 	Edges []space.Edge

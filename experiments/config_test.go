@@ -99,7 +99,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown fixed model", map[int]string{22: "      model: gpt-9"}, `unknown model "gpt-9" (known: sim-adversary, sim-large, sim-medium, sim-small)`, 22, "team.agents[1].model"},
 		{"unknown model choice", map[int]string{16: "      model: {choices: [sim-small, sim-huge]}"}, `unknown model "sim-huge"`, 16, "team.agents[0].model.choices[1]"},
 		{"unknown topology", map[int]string{23: "  topology: {choices: [mesh, hypercube]}"}, `unknown topology "hypercube" (known: chain, star, ring, tree, mesh, explicit)`, 23, "team.topology.choices[1]"},
-		{"unknown aggregation", map[int]string{25: "  aggregation: plurality"}, `unknown aggregation "plurality" (known: majority, supermajority, weighted, judge)`, 25, "team.aggregation"},
+		{"unknown aggregation", map[int]string{25: "  aggregation: plurality"}, `unknown aggregation "plurality" (known: majority, supermajority, weighted, hierarchical, judge)`, 25, "team.aggregation"},
 		{"judge without a judge", map[int]string{25: "  aggregation: judge"}, "needs an agent with role: judge", 25, "team.aggregation"},
 		{"unknown backend", map[int]string{3: "lm: {backend: openai}"}, `unknown backend "openai" (known: sim)`, 3, "lm.backend"},
 		{"duplicate agent id", map[int]string{19: "    - id: a1"}, `agent id "a1" is used twice`, 19, "team.agents[1].id"},

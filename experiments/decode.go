@@ -22,7 +22,7 @@ var (
 	topKeys      = []string{"name", "description", "seeds", "lm", "datasets", "team", "baseline", "optimizers", "budget", "workers"}
 	lmKeys       = []string{"backend", "seed", "cache"}
 	datasetKeys  = []string{"name", "family", "difficulty", "file", "format", "train", "val", "test", "metric", "seed"}
-	teamKeys     = []string{"agents", "topology", "rounds", "aggregation", "budget_allocation", "edges", "search_edges", "min_active", "max_active", "hub", "max_model_cost", "vars"}
+	teamKeys     = []string{"agents", "topology", "rounds", "aggregation", "budget_allocation", "token_budget", "bid_reserve", "edges", "search_edges", "min_active", "max_active", "hub", "max_model_cost", "vars"}
 	agentKeys    = []string{"id", "role", "optional", "model", "temperature", "max_tokens", "instruction", "demos", "rules", "weight", "vars"}
 	paramKeys    = []string{"type", "choices", "weights", "default", "low", "high", "step", "log"}
 	optimizerKey = []string{"name", "label", "settings"}
@@ -38,9 +38,10 @@ var (
 		space.LocalModel: space.KindComponent, space.LocalTemperature: space.KindFloat, space.LocalMaxTokens: space.KindInt,
 		space.LocalInstruction: space.KindChoice, space.LocalDemos: space.KindInt, space.LocalRules: space.KindInt, "weight": space.KindFloat,
 	}
-	teamVarOrder = []string{"topology", "rounds", "aggregation", "budget_allocation"}
+	teamVarOrder = []string{"topology", "rounds", "aggregation", "budget_allocation", "token_budget", "bid_reserve"}
 	teamVarKinds = map[string]space.Kind{
 		"topology": space.KindChoice, "rounds": space.KindInt, "aggregation": space.KindChoice, "budget_allocation": space.KindChoice,
+		"token_budget": space.KindInt, "bid_reserve": space.KindFloat,
 	}
 )
 
@@ -693,7 +694,7 @@ func (d *decoder) team(n *yaml.Node) TeamConfig {
 			for i, x := range items {
 				t.Agents = append(t.Agents, d.agent(x, index(p, i)))
 			}
-		case "topology", "rounds", "aggregation", "budget_allocation":
+		case "topology", "rounds", "aggregation", "budget_allocation", "token_budget", "bid_reserve":
 			if v, ok := d.param(f.name, f.val, p, teamVarKinds[f.name]); ok {
 				conv[f.name] = v
 			}

@@ -47,8 +47,14 @@
 //	      vars: {}             #     extra local variables (see Variables); no default
 //	  topology: {choices: [chain, star, ring, tree, mesh]}  # or explicit; default mesh
 //	  rounds: {low: 0, high: 2}        # int >= 0: message-passing rounds; default 1
-//	  aggregation: majority            # majority, supermajority, weighted, judge; default majority
-//	  budget_allocation: equal         # equal, auction, market; default equal
+//	  aggregation: majority            # majority, supermajority, weighted, hierarchical, judge;
+//	                                   #   default majority
+//	  budget_allocation: equal         # equal, auction, market: how debate turns are allotted
+//	                                   #   (team package docs); default equal (every agent speaks)
+//	  token_budget: 0                  # int >= 0: tokens of one example's debate rounds, split
+//	                                   #   round by round by budget_allocation; default 0 (no cap)
+//	  bid_reserve: 0                   # float in [0, 1]: the disagreement a turn must exceed to be
+//	                                   #   bid for under auction and market; default 0
 //	  edges: [[a1, a2], [a2, a1, feedback]]  # candidate edges of the explicit topology:
 //	                           #   [from, to], [from, to, type] or {from, to, type}; type is
 //	                           #   data (default), feedback, command or supervision
@@ -92,8 +98,8 @@
 // log, default} makes a number in [low, high]: step (optional) must divide
 // high - low, log needs low > 0, default must lie on the grid. Whether a
 // number is an int or a float follows from its name (model, instruction,
-// topology, aggregation, budget_allocation: choice; temperature, weight:
-// float; max_tokens, demos, rules, rounds: int). Extra variables, under
+// topology, aggregation, budget_allocation: choice; temperature, weight,
+// bid_reserve: float; max_tokens, demos, rules, rounds, token_budget: int). Extra variables, under
 // vars, take the kind of their scalar (int, float, bool or string for a
 // choice) or a type key: int, float, choice or bool; {type: bool} is a
 // searched switch. A numeric range whose bounds are all whole numbers needs
@@ -101,7 +107,8 @@
 // an agent kind reads them; they are searched and stored like the others.
 //
 // Team.Compile's flat names (space package docs) are agent/<id>/<name> and
-// team/<name>, with budget_allocation as team/budget.
+// team/<name>, with budget_allocation as team/budget; token_budget and
+// bid_reserve are extra team variables that team.FromAssignment reads.
 //
 // # Baseline
 //

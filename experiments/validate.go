@@ -71,8 +71,10 @@ func teamRule(name string) rule {
 		r.known, r.what = space.Aggregations, "aggregation"
 	case "budget_allocation":
 		r.known, r.what = space.Budgets, "budget allocation"
-	case "rounds":
+	case "rounds", "token_budget":
 		r.min = 0
+	case "bid_reserve":
+		r.min, r.max = 0, 1
 	}
 	return r
 }

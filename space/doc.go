@@ -51,7 +51,7 @@
 //	agent/<id>/<local>            an agent's local variable, e.g. agent/a1/temperature
 //	team/topology                 choice among chain, star, ring, tree, mesh, explicit
 //	team/rounds                   int: message-passing rounds after the first answers
-//	team/aggregation              choice among majority, supermajority, weighted, judge
+//	team/aggregation              choice among majority, supermajority, weighted, hierarchical, judge
 //	team/budget                   choice among equal, auction, market
 //	team/<name>                   any other team variable
 //	team/active/<id>              bool: optional agent <id> is in the team

@@ -45,11 +45,12 @@ const (
 	AggMajority      = "majority"
 	AggSupermajority = "supermajority"
 	AggWeighted      = "weighted"
+	AggHierarchical  = "hierarchical"
 	AggJudge         = "judge"
 )
 
 // Aggregations lists the aggregation protocols.
-var Aggregations = []string{AggMajority, AggSupermajority, AggWeighted, AggJudge}
+var Aggregations = []string{AggMajority, AggSupermajority, AggWeighted, AggHierarchical, AggJudge}
 
 // Budget allocation schemes, the values of team/budget.
 const (

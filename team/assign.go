@@ -35,16 +35,36 @@ type AgentMaterials struct {
 // DefaultModel is the model of an agent whose space and Materials name none.
 const DefaultModel = "sim-medium"
 
+// Extra team variables FromAssignment reads from TeamAssignment.Extra.
+const (
+	VarTokenBudget = "token_budget" // int >= 0: Spec.TokenBudget
+	VarBidReserve  = "bid_reserve"  // float in [0, 1]: Spec.BidReserve
+)
+
 // FromAssignment turns a decoded point of a team space into a concrete Spec.
 // Inactive agents are left out; the local variables of space.Local* fill the
-// AgentSpec fields, "weight" sets Weight. Under judge aggregation with no
-// active judge the team falls back to majority, so every point of a space
-// is a runnable team. m may be nil.
+// AgentSpec fields, "weight" sets Weight. The team's budget variable sets
+// Spec.Budget, and the extra team variables VarTokenBudget and
+// VarBidReserve set TokenBudget and BidReserve. Under judge aggregation
+// with no active judge the team falls back to majority, so every point of
+// a space is a runnable team. m may be nil.
 func FromAssignment(ta space.TeamAssignment, m *Materials) (Spec, error) {
 	if m == nil {
 		m = &Materials{}
 	}
-	spec := Spec{Rounds: ta.Rounds, Aggregation: ta.Aggregation}
+	spec := Spec{Rounds: ta.Rounds, Aggregation: ta.Aggregation, Budget: ta.Budget}
+	for name, v := range ta.Extra {
+		var err error
+		switch name {
+		case VarTokenBudget:
+			spec.TokenBudget, err = asInt(v)
+		case VarBidReserve:
+			spec.BidReserve, err = asFloat(v)
+		}
+		if err != nil {
+			return Spec{}, fmt.Errorf("team: team variable %q: %w", name, err)
+		}
+	}
 	for _, aa := range ta.Agents {
 		if !aa.Active {
 			continue

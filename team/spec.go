@@ -28,7 +28,9 @@ type AgentSpec struct {
 	Demos []prompt.Demo
 	// Rules are advice lines shown in the system message (SIMBA's rules).
 	Rules []string
-	// Weight is the agent's vote weight under AggWeighted; 0 means 1.
+	// Weight is the agent's vote weight under AggWeighted: its vote counts
+	// Weight × its stated confidence. It is the searched knob for an
+	// agent's expertise (the team cannot see the model's skill); 0 means 1.
 	Weight float64
 }
 
@@ -37,22 +39,57 @@ type Edge struct {
 	From, To string
 }
 
-// Aggregation protocols.
+// Aggregation protocols. Every one but AggJudge is a coordination.Consensus
+// (or coordination.Hierarchy) over the voters' final answers, compared
+// after datasets.Normalize; the team answer is the original text of the
+// winning answer's first voter in agent order.
 const (
-	// AggMajority: the plurality of final answers wins; ties go to the
-	// larger summed confidence, then the lexically smaller normalised answer.
+	// AggMajority: plurality vote, one vote per agent; ties go to the
+	// larger summed confidence, then the lexically smaller normalised
+	// answer (coordination.Majority with FallbackLeader).
 	AggMajority = "majority"
-	// AggSupermajority: the plurality wins if its share of the voting agents
-	// (abstentions count against it) is at least Threshold; otherwise the answer of the single most confident
-	// agent (the earliest one on ties) is the team answer.
+	// AggSupermajority: the plurality wins if its share of the voting
+	// agents (abstentions count against it) is at least Threshold;
+	// otherwise the answer of the single most confident agent is the team
+	// answer, ties going to the lexically smaller answer, then the smaller
+	// agent id (coordination.Supermajority with FallbackMostConfident).
 	AggSupermajority = "supermajority"
 	// AggWeighted: each answer scores the sum of Weight × confidence of its
-	// voters; ties go to the larger count, then the lexically smaller answer.
+	// voters; ties go to the larger count, then the larger summed
+	// confidence, then the lexically smaller answer
+	// (coordination.WeightGivenConfidence).
 	AggWeighted = "weighted"
+	// AggHierarchical: plurality voting under coordinators of FanOut agents
+	// each, in agent order: a coordinator whose group has a strict
+	// majority reports that answer with the whole group's votes, else it
+	// passes its tally up (coordination.Hierarchy), like an electoral
+	// college. With no more than FanOut voters it is AggMajority.
+	AggHierarchical = "hierarchical"
 	// AggJudge: the judge agent is called once after the last round with
 	// every other agent's final answer as peers; its answer is the team
 	// answer. If the judge abstains (gives no answer), majority decides.
 	AggJudge = "judge"
+)
+
+// Budget allocation methods: how the turns of the debate rounds are
+// allotted (see the package doc). The names match the team space's
+// budget variable and coordination.BudgetMethod.
+const (
+	// BudgetEqual: every agent's turn costs the same claim on the round's
+	// token budget (max-min fair shares); with no TokenBudget every agent
+	// speaks in every round, as without a budget.
+	BudgetEqual = "equal"
+	// BudgetAuction: before each debate round every agent bids the value of
+	// its turn, the share of the confidence-weighted voices it reads that
+	// disagree with it; agents whose value does not exceed BidReserve sit
+	// the round out, and the round's tokens go to the highest bids first
+	// (a uniform-price auction, coordination.SplitAuction).
+	BudgetAuction = "auction"
+	// BudgetMarket: bids as under BudgetAuction, but the bidders are
+	// endowed with equal shares of the round's tokens and trade them at one
+	// price (coordination.SplitMarket); the tokens end where the auction
+	// puts them, so the same agents speak.
+	BudgetMarket = "market"
 )
 
 // Spec is a concrete, validated team description. The zero value of each
@@ -75,6 +112,36 @@ type Spec struct {
 	// agent whose role is RoleJudge. It is ignored by other aggregations,
 	// under which every agent, judges included, votes.
 	Judge string
+	// FanOut is the most agents (or coordinators) a coordinator groups
+	// under AggHierarchical, >= 2; 0 means 3.
+	FanOut int
+	// Budget is how the debate rounds' turns are allotted: BudgetEqual,
+	// BudgetAuction or BudgetMarket; "" means BudgetEqual.
+	Budget string
+	// TokenBudget caps the tokens (prompt and completion) of the debate
+	// rounds 1..Rounds of one example, split round by round among the
+	// agents; round 0 and the judge's call are not counted. 0 means no cap.
+	TokenBudget int
+	// BidReserve is the value of a turn an agent's bid must exceed under
+	// BudgetAuction and BudgetMarket for it to speak, in [0, 1]; 0 means
+	// any disagreement at all is worth a turn, 1 that none is.
+	BidReserve float64
+}
+
+// budget returns s.Budget with the default applied.
+func (s *Spec) budget() string {
+	if s.Budget == "" {
+		return BudgetEqual
+	}
+	return s.Budget
+}
+
+// fanOut returns s.FanOut with the default applied.
+func (s *Spec) fanOut() int {
+	if s.FanOut == 0 {
+		return 3
+	}
+	return s.FanOut
 }
 
 // aggregation returns s.Aggregation with the default applied.
@@ -164,7 +231,7 @@ func (s *Spec) Validate() error {
 		return &SpecError{Field: "Rounds", Msg: fmt.Sprintf("%d is negative", s.Rounds)}
 	}
 	switch agg := s.aggregation(); agg {
-	case AggMajority, AggWeighted, AggSupermajority:
+	case AggMajority, AggWeighted, AggSupermajority, AggHierarchical:
 	case AggJudge:
 		if s.Judge != "" {
 			if _, ok := seen[s.Judge]; !ok {
@@ -178,11 +245,26 @@ func (s *Spec) Validate() error {
 			return &SpecError{Field: "Agents", Msg: "aggregation judge needs at least one agent besides the judge"}
 		}
 	default:
-		return &SpecError{Field: "Aggregation", Msg: fmt.Sprintf("unknown aggregation %q (known: %s, %s, %s, %s)",
-			agg, AggMajority, AggSupermajority, AggWeighted, AggJudge)}
+		return &SpecError{Field: "Aggregation", Msg: fmt.Sprintf("unknown aggregation %q (known: %s, %s, %s, %s, %s)",
+			agg, AggMajority, AggSupermajority, AggWeighted, AggHierarchical, AggJudge)}
 	}
 	if s.Threshold != 0 && !(s.Threshold > 0.5 && s.Threshold <= 1) {
 		return &SpecError{Field: "Threshold", Msg: fmt.Sprintf("%g outside (0.5, 1]", s.Threshold)}
+	}
+	if s.FanOut != 0 && s.FanOut < 2 {
+		return &SpecError{Field: "FanOut", Msg: fmt.Sprintf("%d is below 2", s.FanOut)}
+	}
+	switch b := s.budget(); b {
+	case BudgetEqual, BudgetAuction, BudgetMarket:
+	default:
+		return &SpecError{Field: "Budget", Msg: fmt.Sprintf("unknown budget allocation %q (known: %s, %s, %s)",
+			b, BudgetEqual, BudgetAuction, BudgetMarket)}
+	}
+	if s.TokenBudget < 0 {
+		return &SpecError{Field: "TokenBudget", Msg: fmt.Sprintf("%d is negative", s.TokenBudget)}
+	}
+	if !(s.BidReserve >= 0 && s.BidReserve <= 1) {
+		return &SpecError{Field: "BidReserve", Msg: fmt.Sprintf("%g outside [0, 1]", s.BidReserve)}
 	}
 	return nil
 }

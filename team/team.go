@@ -1,12 +1,14 @@
 package team
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/mabeam/mabeam/coordination"
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/lm/prompt"
@@ -48,8 +50,7 @@ type Result struct {
 	// (its first voter's, in agent order); "" if every agent abstained.
 	Answer string
 	// Confidence is the mean confidence of the voters of the winning
-	// answer; the judge's confidence under AggJudge; the chosen agent's
-	// under the supermajority fallback.
+	// answer (the judge's under AggJudge).
 	Confidence float64
 	// Agreement is the share of voting agents whose final answer equals
 	// the team answer after datasets.Normalize.
@@ -57,8 +58,16 @@ type Result struct {
 	// Calls counts agent calls; Messages counts peer messages delivered
 	// (one per in-neighbour answer shown, the judge's peers included).
 	Calls, Messages int
-	Usage           lm.Usage
-	Cost            float64 // US dollars
+	// Skipped counts the debate turns the budget allocation left out: the
+	// agent kept its previous answer without a call.
+	Skipped int
+	// Coordination sums the Overhead the coordination protocols of the run
+	// report: each debate round's budget split (none under BudgetEqual
+	// without a TokenBudget) and the aggregation's consensus (none when a
+	// judge decides).
+	Coordination coordination.Overhead
+	Usage        lm.Usage
+	Cost         float64 // US dollars
 	// Latency is the critical path: the sum over rounds (and the judge's
 	// call) of the slowest call of the round.
 	Latency time.Duration
@@ -79,11 +88,13 @@ type Team struct {
 	voters    []int   // agent indices that answer in rounds 0..Rounds, in order
 	in        [][]int // in[i]: agent indices whose answers agent i reads, in agent order
 	judge     int     // agent index of the judge under AggJudge, else -1
-	agg       string
-	threshold float64
+	consensus coordination.Consensus
+	hierarchy *coordination.Hierarchy // under AggHierarchical, else nil
+	budget    coordination.Budget
+	rationed  bool // debate turns go through the budget allocation
 	sample    int
 	noTrace   bool
-	ncalls    int // calls per run
+	ncalls    int // most calls per run
 	maxIn     int // largest peer list
 
 	scratch sync.Pool // *scratch, reused across runs
@@ -94,6 +105,16 @@ type scratch struct {
 	prev, cur []answer
 	peers     []prompt.Peer
 	groups    []group
+	votes     []coordination.Vote
+	decision  coordination.Decision // its Tally is reused
+
+	// For the budget allocation, by agent index unless said otherwise.
+	last    []int    // tokens of the agent's last call
+	norms   []string // normalised previous answers
+	speak   []bool   // the agent speaks in this round
+	reqs    []coordination.BudgetRequest
+	bidders []int // agent index of each request
+	order   []int // request indices in regrant order
 }
 
 type answer struct {
@@ -114,18 +135,27 @@ func New(spec Spec, model lm.Model, opts *Options) (*Team, error) {
 	}
 	n := len(spec.Agents)
 	t := &Team{
-		spec:      spec,
-		agents:    make([]Agent, n),
-		isLM:      make([]bool, n),
-		ids:       make([]string, n),
-		roles:     make([]string, n),
-		weights:   make([]float64, n),
-		in:        make([][]int, n),
-		judge:     spec.judgeIndex(),
-		agg:       spec.aggregation(),
-		threshold: spec.threshold(),
-		sample:    opts.Sample,
-		noTrace:   opts.NoTrace,
+		spec:     spec,
+		agents:   make([]Agent, n),
+		isLM:     make([]bool, n),
+		ids:      make([]string, n),
+		roles:    make([]string, n),
+		weights:  make([]float64, n),
+		in:       make([][]int, n),
+		judge:    spec.judgeIndex(),
+		budget:   coordination.Budget{Method: coordination.BudgetMethod(spec.budget())},
+		rationed: spec.Rounds > 0 && (spec.budget() != BudgetEqual || spec.TokenBudget > 0),
+		sample:   opts.Sample,
+		noTrace:  opts.NoTrace,
+	}
+	switch spec.aggregation() {
+	case AggSupermajority:
+		t.consensus = coordination.Consensus{Rule: coordination.Supermajority, Threshold: spec.threshold(),
+			Fallback: coordination.FallbackMostConfident}
+	case AggWeighted:
+		t.consensus = coordination.Consensus{Weighting: coordination.WeightGivenConfidence}
+	case AggHierarchical:
+		t.hierarchy = &coordination.Hierarchy{FanOut: spec.fanOut()}
 	}
 	t.spec.Agents = slices.Clone(spec.Agents)
 	t.spec.Edges = slices.Clone(spec.Edges)
@@ -173,12 +203,18 @@ func New(spec Spec, model lm.Model, opts *Options) (*Team, error) {
 		t.maxIn = max(t.maxIn, len(t.voters))
 	}
 	t.scratch.New = func() any {
-		return &scratch{
+		s := &scratch{
 			prev:   make([]answer, n),
 			cur:    make([]answer, n),
 			peers:  make([]prompt.Peer, 0, t.maxIn),
 			groups: make([]group, 0, len(t.voters)),
+			votes:  make([]coordination.Vote, 0, len(t.voters)),
 		}
+		if t.rationed {
+			s.last, s.norms, s.speak = make([]int, n), make([]string, n), make([]bool, n)
+			s.reqs, s.bidders, s.order = make([]coordination.BudgetRequest, 0, n), make([]int, 0, n), make([]int, 0, n)
+		}
+		return s
 	}
 	return t, nil
 }
@@ -191,7 +227,8 @@ func (t *Team) Spec() Spec {
 	return s
 }
 
-// CallsPerRun is the number of agent calls one Run makes.
+// CallsPerRun is the number of agent calls one Run makes; under a budget
+// allocation that leaves turns out, the most it makes.
 func (t *Team) CallsPerRun() int { return t.ncalls }
 
 // Run executes the team on ex. A failed call stops the run with a
@@ -234,12 +271,24 @@ func (t *Team) run(ctx context.Context, ex datasets.Example, res *Result, reuse 
 	prev, cur := s.prev, s.cur
 	var user0 string // the user message without peers, rendered once
 	k := 0
+	spent := 0 // tokens of the debate rounds so far
 	for r := 0; r <= t.spec.Rounds; r++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("team: example %q before round %d: %w", ex.ID, r, err)
 		}
+		rationed := r > 0 && t.rationed
+		if rationed {
+			if err := t.allot(s, prev, r, spent, res); err != nil {
+				return fmt.Errorf("team: example %q budget of round %d: %w", ex.ID, r, err)
+			}
+		}
 		var slowest time.Duration
 		for _, i := range t.voters {
+			if rationed && !s.speak[i] {
+				cur[i] = prev[i] // sits the round out and keeps its answer
+				res.Skipped++
+				continue
+			}
 			in := Input{Example: ex, Round: r, Sample: t.sample, msgs: arena[2*k : 2*k+2 : 2*k+2]}
 			k++
 			if r > 0 {
@@ -264,12 +313,18 @@ func (t *Team) run(ctx context.Context, ex datasets.Example, res *Result, reuse 
 			}
 			cur[i] = answer{out.Answer, out.Confidence}
 			slowest = max(slowest, out.Latency)
+			if t.rationed {
+				s.last[i] = out.Usage.Total()
+				if r > 0 {
+					spent += s.last[i]
+				}
+			}
 		}
 		res.Latency += slowest
 		prev, cur = cur, prev
 	}
 	// prev now holds every voter's final answer.
-	s.groups = t.group(s.groups[:0], prev)
+	s.groups, s.votes = t.group(s.groups[:0], s.votes[:0], prev)
 	if t.judge >= 0 {
 		ps := s.peers[:0]
 		for _, j := range t.voters {
@@ -295,13 +350,18 @@ func (t *Team) run(ctx context.Context, ex datasets.Example, res *Result, reuse 
 			return nil
 		}
 	}
-	t.decide(res, s.groups, prev)
+	if err := t.decide(res, s, prev); err != nil {
+		return fmt.Errorf("team: example %q aggregation: %w", ex.ID, err)
+	}
 	return nil
 }
 
 func (t *Team) putScratch(s *scratch) {
 	clear(s.prev) // drop references to this run's replies
 	clear(s.cur)
+	clear(s.norms)
+	clear(s.votes[:cap(s.votes)])
+	clear(s.decision.Tally[:cap(s.decision.Tally)])
 	t.scratch.Put(s)
 }
 
@@ -337,39 +397,43 @@ func (t *Team) call(ctx context.Context, i int, in *Input, res *Result) (Output,
 // group is one distinct normalised answer among the voters.
 type group struct {
 	norm  string
-	first int     // agent index of the first voter
-	count int     // voters
-	conf  float64 // summed confidence
-	score float64 // summed weight × confidence
+	first int // agent index of the first voter
+	count int // voters
 }
 
 // group collects the voters' final answers into groups of equal normalised
-// answers, in order of first appearance; abstentions are skipped.
-func (t *Team) group(gs []group, final []answer) []group {
+// answers, in order of first appearance, and appends each voter's vote,
+// its answer normalised, to votes. Abstentions, and answers that normalise
+// to "" (no content, e.g. "the"), form no group and abstain.
+func (t *Team) group(gs []group, votes []coordination.Vote, final []answer) ([]group, []coordination.Vote) {
 	for _, i := range t.voters {
 		a := final[i]
-		if a.text == "" {
-			continue
-		}
-		g := -1
-		for k := range gs { // same text, same group: skips Normalize
-			if final[gs[k].first].text == a.text {
-				g = k
-				break
+		v := coordination.Vote{Agent: t.ids[i], Confidence: a.conf, Weight: t.weights[i]}
+		if a.text != "" {
+			g := -1
+			for k := range gs { // same text, same group: skips Normalize
+				if final[gs[k].first].text == a.text {
+					g = k
+					break
+				}
 			}
-		}
-		if g < 0 {
-			norm := datasets.Normalize(a.text)
-			if g = findGroup(gs, norm); g < 0 {
-				gs = append(gs, group{norm: norm, first: i})
-				g = len(gs) - 1
+			if g < 0 {
+				norm := datasets.Normalize(a.text)
+				if norm == "" { // no content, e.g. "the": abstains
+					votes = append(votes, v)
+					continue
+				}
+				if g = findGroup(gs, norm); g < 0 {
+					gs = append(gs, group{norm: norm, first: i})
+					g = len(gs) - 1
+				}
 			}
+			gs[g].count++
+			v.Answer = gs[g].norm
 		}
-		gs[g].count++
-		gs[g].conf += a.conf
-		gs[g].score += t.weights[i] * a.conf
+		votes = append(votes, v)
 	}
-	return gs
+	return gs, votes
 }
 
 func findGroup(gs []group, norm string) int {
@@ -381,54 +445,133 @@ func findGroup(gs []group, norm string) int {
 	return -1
 }
 
-// decide sets the team answer from the groups by the team's aggregation.
-func (t *Team) decide(res *Result, gs []group, final []answer) {
-	if len(gs) == 0 {
-		return // everyone abstained
+// decide sets the team answer from the voters' votes (s.votes, s.groups)
+// by the team's consensus protocol, mapping the decided normalised answer
+// back to its first voter's text.
+func (t *Team) decide(res *Result, s *scratch, final []answer) error {
+	d := &s.decision
+	var err error
+	if t.hierarchy != nil {
+		var hd coordination.HierarchyDecision
+		hd, err = t.hierarchy.Decide(s.votes)
+		*d = hd.Decision
+	} else {
+		err = t.consensus.DecideInto(s.votes, d)
 	}
-	best := 0
-	for k := 1; k < len(gs); k++ {
-		if t.better(&gs[k], &gs[best]) {
-			best = k
-		}
+	if err != nil {
+		return err
 	}
-	nv := float64(len(t.voters))
-	w := &gs[best]
-	if t.agg == AggSupermajority && float64(w.count) < t.threshold*nv-1e-9 {
-		// No supermajority: the single most confident voter decides.
-		top := -1
-		for _, i := range t.voters {
-			if final[i].text != "" && (top < 0 || final[i].conf > final[top].conf) {
-				top = i
-			}
-		}
-		res.Answer, res.Confidence = final[top].text, final[top].conf
-		g := findGroup(gs, datasets.Normalize(res.Answer))
-		res.Agreement = float64(gs[g].count) / nv
-		return
+	res.Coordination = res.Coordination.Add(d.Overhead)
+	if d.Answer == "" {
+		return nil // everyone abstained
 	}
-	res.Answer = final[w.first].text
-	res.Confidence = w.conf / float64(w.count)
-	res.Agreement = float64(w.count) / nv
+	g := &s.groups[findGroup(s.groups, d.Answer)]
+	res.Answer = final[g.first].text
+	res.Confidence = d.Confidence
+	res.Agreement = float64(g.count) / float64(len(t.voters))
+	return nil
 }
 
-// better reports whether group a beats group b under the team's
-// aggregation; the order is total, so the outcome never depends on luck.
-func (t *Team) better(a, b *group) bool {
-	if t.agg == AggWeighted {
-		if a.score != b.score {
-			return a.score > b.score
-		}
-		if a.count != b.count {
-			return a.count > b.count
-		}
-	} else {
-		if a.count != b.count {
-			return a.count > b.count
-		}
-		if a.conf != b.conf {
-			return a.conf > b.conf
+// allot runs the budget allocation of debate round r, given the tokens
+// spent in the debate so far, and sets s.speak for every voter.
+func (t *Team) allot(s *scratch, prev []answer, r, spent int, res *Result) error {
+	bidding := t.budget.Method != coordination.SplitEqual
+	if bidding {
+		for _, i := range t.voters {
+			s.norms[i] = datasets.Normalize(prev[i].text)
 		}
 	}
-	return a.norm < b.norm
+	reqs, bidders := s.reqs[:0], s.bidders[:0]
+	for _, i := range t.voters {
+		s.speak[i] = false
+		v := 1.0
+		if bidding {
+			if v = t.value(s, prev, i); v <= t.spec.BidReserve {
+				continue
+			}
+		}
+		reqs = append(reqs, coordination.BudgetRequest{Agent: t.ids[i], Value: v, Demand: max(s.last[i], 1)})
+		bidders = append(bidders, i)
+	}
+	s.reqs, s.bidders = reqs, bidders
+	if len(reqs) == 0 {
+		return nil
+	}
+	total := 0
+	if t.spec.TokenBudget > 0 {
+		total = max(0, (t.spec.TokenBudget-spent)/(t.spec.Rounds-r+1))
+	} else {
+		for k := range reqs {
+			total += reqs[k].Demand
+		}
+	}
+	alloc, err := t.budget.Split(total, reqs)
+	if err != nil {
+		return err
+	}
+	res.Coordination = res.Coordination.Add(alloc.Overhead)
+	// A turn is indivisible: agents granted their whole call speak; the
+	// others give their share back, and what is left goes, a whole call at
+	// a time, to them in order: by bid, then agent order, under an auction
+	// or market; round-robin from agent r-1 under an equal split.
+	left := total
+	for k, i := range bidders {
+		if alloc.Tokens[k] >= reqs[k].Demand {
+			s.speak[i] = true
+			left -= reqs[k].Demand
+		}
+	}
+	if left <= 0 || len(bidders) == 0 {
+		return nil
+	}
+	n := len(bidders)
+	order := s.order[:0]
+	for k := range n {
+		if bidding {
+			order = append(order, k)
+		} else {
+			order = append(order, (k+r-1)%n)
+		}
+	}
+	if bidding {
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(reqs[b].Value, reqs[a].Value) })
+	}
+	for _, k := range order {
+		if i := bidders[k]; !s.speak[i] && reqs[k].Demand <= left {
+			s.speak[i] = true
+			left -= reqs[k].Demand
+		}
+	}
+	s.order = order
+	return nil
+}
+
+// value is agent i's bid for a debate turn: the share of the
+// confidence-weighted voices it reads, its own included, that disagree
+// with its previous answer (by count if every confidence is 0); 1 if it
+// abstained; 0 if no in-neighbour answered, since its prompt would be the
+// one it already answered. s.norms holds the normalised answers.
+func (t *Team) value(s *scratch, prev []answer, i int) float64 {
+	against, total := 0.0, prev[i].conf
+	peers, dissent := 0, 0
+	for _, j := range t.in[i] {
+		if prev[j].text == "" {
+			continue
+		}
+		peers++
+		total += prev[j].conf
+		if s.norms[j] != s.norms[i] {
+			against += prev[j].conf
+			dissent++
+		}
+	}
+	switch {
+	case peers == 0:
+		return 0
+	case prev[i].text == "":
+		return 1
+	case total <= 0:
+		return float64(dissent) / float64(peers+1)
+	}
+	return against / total
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mabeam/mabeam/coordination"
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/lm/prompt"
@@ -77,6 +78,10 @@ func TestValidate(t *testing.T) {
 		{"judge without judge", func(s *Spec) { s.Aggregation = AggJudge; s.Agents[2].Role = RoleCritic }, "Judge", "", nil},
 		{"judge unknown", func(s *Spec) { s.Aggregation = AggJudge; s.Judge = "zed" }, "Judge", "zed", nil},
 		{"judge alone", func(s *Spec) { s.Aggregation = AggJudge; s.Agents = s.Agents[2:] }, "Agents", "", nil},
+		{"fan-out", func(s *Spec) { s.Aggregation = AggHierarchical; s.FanOut = 1 }, "FanOut", "", nil},
+		{"unknown budget", func(s *Spec) { s.Budget = "lottery" }, "Budget", "", nil},
+		{"negative token budget", func(s *Spec) { s.TokenBudget = -5 }, "TokenBudget", "", nil},
+		{"bid reserve", func(s *Spec) { s.BidReserve = 1.5 }, "BidReserve", "", nil},
 	}
 	base := ok()
 	if err := base.Validate(); err != nil {
@@ -225,8 +230,10 @@ func TestAggregation(t *testing.T) {
 		{"majority", Spec{Agents: scripted("7:0.2", "8:0.9", "7:0.3")}, "7", 0.25, 2.0 / 3},
 		{"majority normalises, reports first text", Spec{Agents: scripted("Paris:0.8", "paris.:0.6", "Rome:1")}, "Paris", 0.7, 2.0 / 3},
 		{"tie by confidence", Spec{Agents: scripted("b:0.4", "a:0.5", "c:0.1", "c:0.1")}, "c", 0.1, 0.5},
-		{"tie by confidence 2", Spec{Agents: scripted("b:0.4", "a:0.5")}, "a", 0.5, 0.5},
-		{"tie lexical", Spec{Agents: scripted("b:0.5", "a:0.5")}, "a", 0.5, 0.5},
+		// "a" normalises to "" (an article) and abstains, so these use x, y.
+		{"tie by confidence 2", Spec{Agents: scripted("x:0.4", "y:0.5")}, "y", 0.5, 0.5},
+		{"tie lexical", Spec{Agents: scripted("y:0.5", "x:0.5")}, "x", 0.5, 0.5},
+		{"no content abstains", Spec{Agents: scripted("the:0.9", "7:0.2")}, "7", 0.2, 0.5},
 		{"abstain", Spec{Agents: scripted("", "9:0.1")}, "9", 0.1, 0.5},
 		{"all abstain", Spec{Agents: scripted("", "")}, "", 0, 0},
 		{"final round counts", Spec{Agents: scripted("1:0.9|2:0.9", "1:0.9|2:0.9", "2:0.5"), Rounds: 1}, "2", 0.7666666666666666, 1},
@@ -242,6 +249,11 @@ func TestAggregation(t *testing.T) {
 			Aggregation: AggJudge}, "6", 0.8, 1.0 / 3},
 		{"judge abstains", Spec{Agents: append(scripted("5:0.5", "5:0.5", "6:0.9"), AgentSpec{ID: "j", Role: RoleJudge, Kind: "script", Instruction: ""}),
 			Aggregation: AggJudge}, "5", 0.5, 2.0 / 3},
+		{"hierarchical", Spec{Agents: scripted("5:0.5", "6:0.9", "6:0.9", "6:0.9", "5:0.5"), Aggregation: AggHierarchical}, "6", 0.9, 3.0 / 5},
+		// Groups of 3: {5, 5, 6} reports 3 votes for 5, {6, 6} 2 for 6: 5
+		// wins, as in an electoral college, where the flat majority says 6.
+		{"hierarchical delegates", Spec{Agents: scripted("5:0.5", "5:0.5", "6:0.9", "6:0.9", "6:0.9"), Aggregation: AggHierarchical}, "5", 0.5, 2.0 / 5},
+		{"hierarchical fan-out 5 is flat", Spec{Agents: scripted("5:0.5", "5:0.5", "6:0.9", "6:0.9", "6:0.9"), Aggregation: AggHierarchical, FanOut: 5}, "6", 0.9, 3.0 / 5},
 		{"judge role votes under majority", Spec{Agents: append(scripted("5:0.5", "6:0.5"), AgentSpec{ID: "j", Role: RoleJudge, Kind: "script", Instruction: "6:0.5"})},
 			"6", 0.5, 2.0 / 3},
 	}
@@ -443,5 +455,74 @@ func TestRunIntoReuses(t *testing.T) {
 	reuse := testing.AllocsPerRun(50, func() { _ = tm.RunInto(ctx, datasets.Example{Question: "q"}, &into) })
 	if reuse > run-2 {
 		t.Errorf("RunInto makes %v allocations, Run %v: want at least 2 fewer", reuse, run)
+	}
+}
+
+// TestBudgetTurns: a1 and a2 agree (confidence 0.9), a3 dissents unsure
+// (0.3), in a mesh with one debate round. The bids are a3's dissent
+// 1.8/2.1 and a1's and a2's 0.3/2.1; each call uses 12 tokens.
+func TestBudgetTurns(t *testing.T) {
+	agents := scripted("5:0.9", "5:0.9", "6:0.3|5:0.6")
+	type want struct {
+		speakers []string // agents called in round 1
+		overhead coordination.Overhead
+	}
+	consensus := coordination.Overhead{Rounds: 1, Messages: 3}
+	split := func(bids int) coordination.Overhead {
+		if bids == 0 {
+			return coordination.Overhead{Rounds: 1, Messages: 3}
+		}
+		return coordination.Overhead{Rounds: 1, Messages: bids, Bids: bids}
+	}
+	cases := []struct {
+		name string
+		spec Spec
+		want want
+	}{
+		{"no budget", Spec{}, want{[]string{"a1", "a2", "a3"}, consensus}},
+		{"equal", Spec{Budget: BudgetEqual}, want{[]string{"a1", "a2", "a3"}, consensus}},
+		{"auction", Spec{Budget: BudgetAuction}, want{[]string{"a1", "a2", "a3"}, split(3).Add(consensus)}},
+		{"auction reserve", Spec{Budget: BudgetAuction, BidReserve: 0.2}, want{[]string{"a3"}, split(1).Add(consensus)}},
+		{"market reserve", Spec{Budget: BudgetMarket, BidReserve: 0.2}, want{[]string{"a3"}, split(1).Add(consensus)}},
+		{"reserve 1 silences all", Spec{Budget: BudgetAuction, BidReserve: 1}, want{nil, consensus}},
+		// 24 tokens: an equal split gives each 8 of the 12 it needs, so all
+		// give them back, and the 24 go round-robin from a1.
+		{"equal cap", Spec{Budget: BudgetEqual, TokenBudget: 24}, want{[]string{"a1", "a2"}, split(0).Add(consensus)}},
+		// The auction serves the highest bid, a3, then a1 and a2 share.
+		{"auction cap", Spec{Budget: BudgetAuction, TokenBudget: 24}, want{[]string{"a3", "a1"}, split(3).Add(consensus)}},
+	}
+	for _, c := range cases {
+		spec := c.spec
+		spec.Agents, spec.Edges, spec.Rounds = agents, mesh(agents), 1
+		tm, err := New(spec, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		res, err := tm.Run(context.Background(), datasets.Example{ID: "x", Question: "q"})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var speakers []string
+		for _, call := range res.Trace {
+			if call.Round == 1 {
+				speakers = append(speakers, call.Agent)
+			}
+		}
+		slices.Sort(speakers)
+		slices.Sort(c.want.speakers)
+		if !slices.Equal(speakers, c.want.speakers) || res.Calls != 3+len(speakers) || res.Skipped != 3-len(speakers) {
+			t.Errorf("%s: round 1 speakers %v (calls %d, skipped %d), want %v", c.name, speakers, res.Calls, res.Skipped, c.want.speakers)
+		}
+		if res.Coordination != c.want.overhead {
+			t.Errorf("%s: overhead %+v, want %+v", c.name, res.Coordination, c.want.overhead)
+		}
+		// a3 moves to 5 when it speaks; a1 and a2 keep 5 either way.
+		wantAnswer, wantAgreement := "5", 2.0/3
+		if slices.Contains(speakers, "a3") {
+			wantAgreement = 1
+		}
+		if res.Answer != wantAnswer || !near(res.Agreement, wantAgreement) {
+			t.Errorf("%s: answer %q agreement %v, want %q %v", c.name, res.Answer, res.Agreement, wantAnswer, wantAgreement)
+		}
 	}
 }
