@@ -84,6 +84,13 @@ func newRunCmd() *cobra.Command {
 
 			r := &experiments.Runner{Store: s, Resume: resume, Progress: newProgress(c.ErrOrStderr()), Log: c.ErrOrStderr(), Stop: stop.Load}
 			sums, err := r.Run(ctx, studies)
+			if cfg.LMCache() {
+				// Whether the cache paid off is only known to this process.
+				if cs, cerr := s.CacheStats(context.WithoutCancel(ctx)); cerr == nil {
+					fmt.Fprintf(c.ErrOrStderr(), "lm cache: %d hits, %d misses in this run (saved $%.4f); %d responses in %s\n",
+						cs.Hits, cs.Misses, cs.SavedCost, cs.Entries, db)
+				}
+			}
 			if errors.Is(err, experiments.ErrStopped) {
 				return fmt.Errorf("stopped; every finished trial is in %s. Resume with: experiment run %s --db %s --resume", db, args[0], db)
 			}
