@@ -230,18 +230,9 @@ func (e English) Run(bids []Bid) (Outcome, error) {
 	if !(e.Start >= 0) || math.IsInf(e.Start, 0) {
 		return Outcome{}, &InputError{Field: "Start", Msg: "must be finite and >= 0"}
 	}
-	if err := validateReserve(e.Reserve); err != nil {
+	maxRounds, err := clockRounds(e.Reserve, e.MaxRounds, bids)
+	if err != nil {
 		return Outcome{}, err
-	}
-	if e.MaxRounds < 0 {
-		return Outcome{}, &InputError{Field: "MaxRounds", Msg: "must be >= 0"}
-	}
-	if err := validateBids(bids); err != nil {
-		return Outcome{}, err
-	}
-	maxRounds := e.MaxRounds
-	if maxRounds == 0 {
-		maxRounds = 100000
 	}
 	obs := e.Observer
 	if obs != nil {
@@ -348,18 +339,9 @@ func (d Dutch) Run(bids []Bid) (Outcome, error) {
 	if !(dec > 0) || math.IsInf(dec, 0) {
 		return Outcome{}, &InputError{Field: "Decrement", Msg: "must be finite and > 0"}
 	}
-	if err := validateReserve(d.Reserve); err != nil {
+	maxRounds, err := clockRounds(d.Reserve, d.MaxRounds, bids)
+	if err != nil {
 		return Outcome{}, err
-	}
-	if d.MaxRounds < 0 {
-		return Outcome{}, &InputError{Field: "MaxRounds", Msg: "must be >= 0"}
-	}
-	if err := validateBids(bids); err != nil {
-		return Outcome{}, err
-	}
-	maxRounds := d.MaxRounds
-	if maxRounds == 0 {
-		maxRounds = 100000
 	}
 	obs := d.Observer
 	if obs != nil {
@@ -407,4 +389,22 @@ func (d Dutch) Run(bids []Bid) (Outcome, error) {
 		obs.Observe(ev)
 	}
 	return out, nil
+}
+
+// clockRounds checks what the English and Dutch clocks share (reserve,
+// round limit, bids) and returns the round limit with its default.
+func clockRounds(reserve float64, maxRounds int, bids []Bid) (int, error) {
+	if err := validateReserve(reserve); err != nil {
+		return 0, err
+	}
+	if maxRounds < 0 {
+		return 0, &InputError{Field: "MaxRounds", Msg: "must be >= 0"}
+	}
+	if err := validateBids(bids); err != nil {
+		return 0, err
+	}
+	if maxRounds == 0 {
+		maxRounds = 100000
+	}
+	return maxRounds, nil
 }
