@@ -176,6 +176,7 @@ func TestSolveRejects(t *testing.T) {
 		"Context:\n[A] A was born in B. A likes jazz.\n\nQuestion: In which city was A born?",
 		"Five friends, Ada, Bram, Cleo, Dov and Eli, compare their heights. Ada is taller than Bram. Who is the tallest?",                                       // undetermined
 		"Three friends, Ada, Bram and Cleo, compare their heights. Ada is taller than Bram. Bram is taller than Ada. Cleo is the tallest. Who is the shortest?", // cycle
+		"Three friends Ada, Bram and Cleo, compare their heights. Ada is taller than Bram. Bram is taller than Cleo. Who is the shortest?",                      // no comma after the group
 	} {
 		if s, ok := Solve(q); ok {
 			t.Errorf("Solve(%q) = %+v, want not ok", q, s)

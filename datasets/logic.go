@@ -261,6 +261,9 @@ func parseLogic(q string, p *logicPuzzle) bool {
 		return false
 	}
 	list, ok := strings.CutPrefix(sent[len(dom.group):len(sent)-len(dom.activity)-1], ", ")
+	if !ok {
+		return false
+	}
 	if list, ok = strings.CutSuffix(list, ", "); !ok {
 		return false
 	}

@@ -359,7 +359,7 @@ func TokenF1(prediction, gold string) float64 {
 		return 0
 	}
 	var usedBuf [32]bool
-	used := usedBuf[:0]
+	var used []bool
 	if len(gt) > len(usedBuf) {
 		used = make([]bool, len(gt))
 	} else {
