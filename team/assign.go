@@ -108,13 +108,24 @@ func FromAssignment(ta space.TeamAssignment, m *Materials) (Spec, error) {
 		}
 		spec.Agents = append(spec.Agents, a)
 	}
-	for _, e := range ta.Edges {
-		spec.Edges = append(spec.Edges, Edge{From: e.From, To: e.To})
-	}
+	spec.Edges = EdgesOf(ta.Edges)
 	if spec.Aggregation == AggJudge && spec.judgeIndex() < 0 {
 		spec.Aggregation = AggMajority
 	}
 	return spec, nil
+}
+
+// EdgesOf converts the edges of a coordination graph (space.Edge, with its
+// type) into the team's message links: every type carries messages.
+func EdgesOf(es []space.Edge) []Edge {
+	if len(es) == 0 {
+		return nil
+	}
+	out := make([]Edge, len(es))
+	for i, e := range es {
+		out[i] = Edge{From: e.From, To: e.To}
+	}
+	return out
 }
 
 func roleOrSolver(r string) string {

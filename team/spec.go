@@ -152,14 +152,6 @@ func (s *Spec) aggregation() string {
 	return s.Aggregation
 }
 
-// threshold returns s.Threshold with the default applied.
-func (s *Spec) threshold() float64 {
-	if s.Threshold == 0 {
-		return 2.0 / 3
-	}
-	return s.Threshold
-}
-
 // judgeIndex returns the index of the judge agent under AggJudge, or -1.
 func (s *Spec) judgeIndex() int {
 	if s.aggregation() != AggJudge {

@@ -150,7 +150,7 @@ func New(spec Spec, model lm.Model, opts *Options) (*Team, error) {
 	}
 	switch spec.aggregation() {
 	case AggSupermajority:
-		t.consensus = coordination.Consensus{Rule: coordination.Supermajority, Threshold: spec.threshold(),
+		t.consensus = coordination.Consensus{Rule: coordination.Supermajority, Threshold: spec.Threshold, // 0: coordination's default, 2/3
 			Fallback: coordination.FallbackMostConfident}
 	case AggWeighted:
 		t.consensus = coordination.Consensus{Weighting: coordination.WeightGivenConfidence}

@@ -39,14 +39,6 @@ func ids(as []team.AgentSpec) []string {
 	return out
 }
 
-func edges(es []space.Edge) []team.Edge {
-	out := make([]team.Edge, len(es))
-	for i, e := range es {
-		out[i] = team.Edge{From: e.From, To: e.To}
-	}
-	return out
-}
-
 var presets = []preset{
 	{"single", "one sim-medium solver", func() team.Spec {
 		return team.Spec{Agents: solvers(1, "sim-medium")}
@@ -56,7 +48,7 @@ var presets = []preset{
 	}},
 	{"debate5", "five sim-medium solvers, 2-round mesh debate, majority", func() team.Spec {
 		as := solvers(5, "sim-medium")
-		return team.Spec{Agents: as, Edges: edges(space.Mesh(ids(as))), Rounds: 2}
+		return team.Spec{Agents: as, Edges: team.EdgesOf(space.Mesh(ids(as))), Rounds: 2}
 	}},
 	{"judge4", "three sim-medium solvers and a sim-large judge", func() team.Spec {
 		as := append(solvers(3, "sim-medium"), team.AgentSpec{ID: "judge", Role: team.RoleJudge, Model: "sim-large"})
