@@ -81,10 +81,8 @@ type AgentStats struct {
 // Report is the outcome of Evaluate. Every figure but Wall is independent
 // of the number of workers.
 type Report struct {
-	N int // examples evaluated
-	// Scores are the metric of each example's team answer, in batch order.
-	Scores []float64
-	Mean   float64
+	N    int // examples evaluated
+	Mean float64
 	// CI95 is the 95% confidence interval of Mean: the Wilson score
 	// interval when every score lies in [0, 1] (exact coverage for 0/1
 	// scores, conservative for fractional ones, since a [0, 1] variable of
@@ -114,6 +112,15 @@ type Report struct {
 	Examples []ExampleResult
 	// Results are the team results in batch order, with Options.KeepTraces.
 	Results []team.Result
+}
+
+// Scores returns the metric of each example's team answer, in batch order.
+func (r *Report) Scores() []float64 {
+	out := make([]float64, len(r.Examples))
+	for i := range r.Examples {
+		out[i] = r.Examples[i].Score
+	}
+	return out
 }
 
 // ExampleResult is the team's outcome on one example.
@@ -319,11 +326,10 @@ func summarize(rec *record, res *team.Result, gold string, metric datasets.Metri
 // build sums the records in batch order.
 func build(recs []record) *Report {
 	n := len(recs)
-	r := &Report{N: n, Scores: make([]float64, n), Examples: make([]ExampleResult, n)}
+	r := &Report{N: n, Examples: make([]ExampleResult, n)}
 	index := map[string]int{}
 	for i := range recs {
 		rc := &recs[i]
-		r.Scores[i] = rc.score
 		r.Examples[i] = ExampleResult{ID: rc.id, Answer: rc.answer, Score: rc.score, Calls: rc.calls, Usage: rc.usage, Cost: rc.cost}
 		r.Mean += rc.score
 		r.Agreement += rc.agreement
@@ -362,7 +368,7 @@ func build(recs []record) *Report {
 		s.FinalScore /= e
 		s.Agreement /= e
 	}
-	r.CI95 = ci95(r.Scores, r.Mean)
+	r.CI95 = ci95(r.Scores(), r.Mean)
 	return r
 }
 

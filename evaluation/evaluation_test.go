@@ -111,8 +111,8 @@ func TestScoresAndAgents(t *testing.T) {
 	// Round 0: good right; bad1, bad2 right on 0, 3, 6. Round 1: bad1 copies
 	// good (right), bad2 copies bad1's round-0 answer. Final votes: right
 	// twice at least, so the team is always right.
-	if r.Mean != 1 || r.Scores[4] != 1 || r.Results != nil {
-		t.Errorf("mean %v scores %v", r.Mean, r.Scores)
+	if r.Mean != 1 || r.Scores()[4] != 1 || r.Results != nil {
+		t.Errorf("mean %v scores %v", r.Mean, r.Scores())
 	}
 	want := []struct {
 		id                  string
