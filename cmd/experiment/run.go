@@ -61,9 +61,9 @@ func newRunCmd() *cobra.Command {
 			}
 			defer s.Close()
 			if cfg.LMCache() {
-				studies, err = cfg.Studies(lm.Cached(model, s))
-				if err != nil {
-					return err
+				cached := lm.Cached(model, s) // the cache lives in the store, open only now
+				for _, st := range studies {
+					st.Evaluator.Model = cached
 				}
 			}
 
