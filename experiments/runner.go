@@ -136,12 +136,12 @@ func (r *Runner) runStudy(ctx context.Context, st *Study) (Summary, error) {
 	p := *st.Problem
 	p.History = history
 	var spent optimizer.Spent
-	best := math.NaN()
 	for i := range history {
 		spent.Add(&history[i])
-		if history[i].State == optimizer.Complete && p.Direction.Better(history[i].Value, best) {
-			best = history[i].Value
-		}
+	}
+	best := math.NaN()
+	if b, ok := optimizer.Best(history, p.Direction); ok {
+		best = b.Value
 	}
 	if r.Progress != nil {
 		r.Progress.Start(st.Name, st.Budget, len(history))
