@@ -19,19 +19,28 @@ func benchRecords(from, n int) []TrialRecord {
 	return recs
 }
 
-// BenchmarkStoreInsert measures InsertTrials on a file database, in batches
-// of 1,000 trials with six parameters each; the figure is trials/s.
-func BenchmarkStoreInsert(b *testing.B) {
+// benchStudy opens a file store in a temporary directory, closed when the
+// benchmark ends, with one empty study.
+func benchStudy(b *testing.B) (*Store, Study) {
+	b.Helper()
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
 	st, err := s.CreateStudy(ctx, Study{Name: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return s, st
+}
+
+// BenchmarkStoreInsert measures InsertTrials on a file database, in batches
+// of 1,000 trials with six parameters each; the figure is trials/s.
+func BenchmarkStoreInsert(b *testing.B) {
+	ctx := context.Background()
+	s, st := benchStudy(b)
 	const batch = 1000
 	b.ResetTimer()
 	var elapsed time.Duration
@@ -52,15 +61,7 @@ func BenchmarkStoreInsert(b *testing.B) {
 // with six parameters each; the figure is seconds per read of all of them.
 func BenchmarkStoreReadTrials(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	st, err := s.CreateStudy(ctx, Study{Name: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, st := benchStudy(b)
 	const total, batch = 100_000, 5_000
 	for i := 0; i < total; i += batch {
 		if err := s.InsertTrials(ctx, st.ID, benchRecords(i, batch)); err != nil {
@@ -84,15 +85,7 @@ func BenchmarkStoreReadTrials(b *testing.B) {
 // commits them: six parameters, three agents and 32 examples each.
 func BenchmarkFinishTrial(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	st, err := s.CreateStudy(ctx, Study{Name: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, st := benchStudy(b)
 	for n := 0; b.Loop(); n++ {
 		if err := s.FinishTrial(ctx, st.ID, record(n, 32)); err != nil {
 			b.Fatal(err)
