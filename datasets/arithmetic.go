@@ -361,22 +361,42 @@ func (arithmeticFamily) Solve(q string) (Solution, bool) {
 	if !ok {
 		return Solution{}, false
 	}
+	d, modes := arithDistractors(start, steps, ans)
 	return Solution{
 		Family:      "arithmetic",
 		Answer:      strconv.Itoa(ans),
 		Hardness:    clampHardness(1 + float64(n-2)/2),
-		Distractors: arithDistractors(start, steps, ans),
+		Distractors: d,
+		Modes:       modes,
 	}, true
 }
 
-// arithDistractors lists wrong answers a solver who slipped once would give:
-// forgetting the last step, the wrong operation on it, skipping or botching
-// an earlier step, then near misses.
-func arithDistractors(start int, steps []arithStep, ans int) []string {
+// The arithmetic family's error modes, as indices in arithModes.
+const (
+	arithLastStep uint8 = iota
+	arithOperation
+	arithSkippedStep
+	arithSlip
+)
+
+var arithModes = [...]string{
+	arithLastStep:    ModeLastStep,
+	arithOperation:   ModeOperation,
+	arithSkippedStep: ModeSkippedStep,
+	arithSlip:        ModeSlip,
+}
+
+// arithDistractors lists wrong answers a solver who slipped once would
+// give, and the mode of each: forgetting the last step (ModeLastStep), the
+// wrong operation on it (ModeOperation), skipping an earlier step
+// (ModeSkippedStep) or botching one (ModeOperation), then near misses
+// (ModeSlip).
+func arithDistractors(start int, steps []arithStep, ans int) (distractors, modes []string) {
 	const want = 5
 	var cand [32]int
+	var mode [32]uint8 // index in arithModes
 	c := 0
-	add := func(x int, ok bool) {
+	add := func(m uint8, x int, ok bool) {
 		if !ok || x < 0 || x == ans || c == len(cand) {
 			return
 		}
@@ -385,27 +405,33 @@ func arithDistractors(start int, steps []arithStep, ans int) []string {
 				return
 			}
 		}
-		cand[c] = x
+		cand[c], mode[c] = x, m
 		c++
 	}
 	n := len(steps)
-	add(evalArithmetic(start, steps, n-1, -1))
-	add(evalArithmetic(start, steps, -1, n-1))
+	x, ok := evalArithmetic(start, steps, n-1, -1)
+	add(arithLastStep, x, ok)
+	x, ok = evalArithmetic(start, steps, -1, n-1)
+	add(arithOperation, x, ok)
 	for i := n - 2; i >= 0; i-- {
-		add(evalArithmetic(start, steps, i, -1))
+		x, ok = evalArithmetic(start, steps, i, -1)
+		add(arithSkippedStep, x, ok)
 	}
 	for i := n - 2; i >= 0; i-- {
-		add(evalArithmetic(start, steps, -1, i))
+		x, ok = evalArithmetic(start, steps, -1, i)
+		add(arithOperation, x, ok)
 	}
 	for _, d := range [...]int{1, -1, 2, 10, -2, -10, 3, 20, 4, 5} {
-		add(ans+d, true)
+		add(arithSlip, ans+d, true)
 	}
-	// Slips first, near misses after, at most want in all.
-	out := make([]string, 0, want)
-	for _, x := range cand[:min(c, want)] {
-		out = append(out, strconv.Itoa(x))
+	// Step mistakes first, near misses after, at most want in all; the
+	// two lists share one allocation.
+	k := min(c, want)
+	buf := make([]string, 2*k)
+	for i, x := range cand[:k] {
+		buf[i], buf[k+i] = strconv.Itoa(x), arithModes[mode[i]]
 	}
-	return out
+	return buf[:k:k], buf[k:]
 }
 
 func clampHardness(h float64) float64 {

@@ -26,7 +26,52 @@ type Solution struct {
 	// Distractors are plausible wrong answers, most plausible first; the
 	// same for every model, so wrong agents can agree.
 	Distractors []string
+	// Modes is parallel to Distractors: Modes[i] names the mistake that
+	// produces Distractors[i], one of the family's Mode constants
+	// (arithmetic: ModeLastStep, ModeOperation, ModeSkippedStep, ModeSlip;
+	// multihop: ModeSkippedHop, ModeStopEarly, ModeWrongFact; logic:
+	// ModeNeighbour, ModeMisread). A family's Solve always fills it with
+	// len(Modes) == len(Distractors). When two mistakes give the same
+	// answer, the earlier (more plausible) one names it.
+	Modes []string
 }
+
+// Error modes: the mistakes that produce a Solution's distractors (see
+// the package documentation for each family's).
+const (
+	// ModeLastStep (arithmetic): the answer before the last step, as if
+	// it were forgotten.
+	ModeLastStep = "last-step"
+	// ModeOperation (arithmetic): one step, the last or an earlier one,
+	// done with the wrong operation (adding instead of removing,
+	// multiplying instead of dividing, the part instead of the rest, ...).
+	ModeOperation = "operation"
+	// ModeSkippedStep (arithmetic): an earlier step (not the last) left
+	// out.
+	ModeSkippedStep = "skipped-step"
+	// ModeSlip (arithmetic): a near miss, the answer off by a little
+	// (+1, -1, +2, +10, ...).
+	ModeSlip = "slip"
+
+	// ModeSkippedHop (multihop): the chain followed with one hop left out.
+	ModeSkippedHop = "skipped-hop"
+	// ModeStopEarly (multihop): an entity of the chain itself, the start
+	// or an intermediate one, as if the reader stopped there.
+	ModeStopEarly = "stopped-early"
+	// ModeWrongFact (multihop): an entity of the answer's type that the
+	// chain does not lead to: the object of another fact about a chain
+	// entity (a wrong hop), or any other entity of that type in the
+	// context.
+	ModeWrongFact = "wrong-fact"
+
+	// ModeNeighbour (logic): someone who could stand next to the asked
+	// position (one place above or below it in some order the
+	// comparisons allow).
+	ModeNeighbour = "neighbour"
+	// ModeMisread (logic): anyone else, who can only stand two or more
+	// places from the asked position; picking them misreads a comparison.
+	ModeMisread = "misread"
+)
 
 // Family is a generated benchmark family. Generate must be a pure function
 // of (n, seed, difficulty); Solve must answer every question Generate makes.

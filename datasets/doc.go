@@ -8,13 +8,14 @@
 // questions from their text alone (Solve never sees a label): the surrogate
 // model in lm/sim calls the package-level Solve on the question it finds in
 // a prompt, answers right with some probability and otherwise picks one of
-// the Solution's distractors. Example i of Generate(n, seed, d) has its own
-// random stream seeded from (family, seed, d, i), so it does not depend on
-// n; its ID is "<family>-<seed>-<i>"; difficulty 0 cycles 1, 2, 3. No
-// question contains a line starting with "#" (prompt section headers) or
-// "Answer: ". The three built-in families write one layout each, which
-// their solvers parse strictly: any sentence outside the layout makes Solve
-// return ok == false.
+// the Solution's distractors. Solution.Modes names the mistake behind each
+// distractor, one of the Mode constants each family lists below. Example i
+// of Generate(n, seed, d) has its own random stream seeded from (family,
+// seed, d, i), so it does not depend on n; its ID is "<family>-<seed>-<i>";
+// difficulty 0 cycles 1, 2, 3. No question contains a line starting with
+// "#" (prompt section headers) or "Answer: ". The three built-in families
+// write one layout each, which their solvers parse strictly: any sentence
+// outside the layout makes Solve return ok == false.
 //
 // "arithmetic" (GSM8K-like) is one paragraph: a start sentence, 2..6 steps,
 // a question. Difficulty 1 has 2 steps on values up to 100; 2 has 3..4
@@ -34,8 +35,13 @@
 //	How many apples does Mara have now?  |  ... have at the end?  |  How many dollars does Mara earn?
 //
 // Its Hardness is 1 + (steps-2)/2; its distractors are the answer without
-// the last step, with the wrong operation on it, with an earlier step
-// skipped or botched, then near misses (+1, -1, +2, ...).
+// the last step (mode ModeLastStep, "last-step"), with the wrong operation
+// on it (ModeOperation, "operation"), with an earlier step skipped
+// (ModeSkippedStep, "skipped-step") or done with the wrong operation
+// (ModeOperation), then near misses +1, -1, +2, ... (ModeSlip, "slip").
+// The wrong operation adds for removes, adds for multiplies, multiplies for
+// divides, and keeps the part instead of the rest of a fraction or
+// percentage.
 //
 // "multihop" (HotpotQA-like) lists titled paragraphs of fictional facts,
 // then a question that chains 2..4 relations (difficulty + 1) from a named
@@ -63,9 +69,12 @@
 // city where X was born", "the company that employs X", "the spouse of X",
 // "the university where X studied", "the founder of X", "the city where X
 // is headquartered", "the mayor of X", "the city where X is located".
-// Hardness is hops - 1; distractors are the chain's end with a hop skipped,
-// the chain's own entities and facts of the answer's type, other entities
-// of that type, then the chain's other entities.
+// Hardness is hops - 1; distractors are the chain's end with a hop skipped
+// (ModeSkippedHop, "skipped-hop"), the chain's own entities of the
+// answer's type (ModeStopEarly, "stopped-early"), the objects of the chain
+// entities' other facts of that type, then other entities of that type
+// (both ModeWrongFact, "wrong-fact"), then the chain's other entities
+// (ModeStopEarly).
 //
 // "logic" is one paragraph: an introduction naming 4 + difficulty people,
 // comparisons, and a question whose answer the comparisons fix (the full
@@ -79,15 +88,19 @@
 // shortest), cousins/ages (older, younger), runners/speeds ("runs faster
 // than", "runs slower than", fastest, slowest) and merchants/fortunes
 // (richer, poorer). Hardness is people - 4; distractors are the others,
-// those who could stand nearest the asked position first.
+// those who could stand nearest the asked position first: who could stand
+// next to it in some order the comparisons allow (ModeNeighbour,
+// "neighbour"), then those two or more places away (ModeMisread,
+// "misread").
 //
 // # Files, splits and metrics
 //
 // WriteJSONL and ReadJSONL store Examples one JSON object per line and
 // round-trip exactly; Read and LoadFile also take GSM8K and HotpotQA lines,
 // and report a bad line as a *LineError ("datasets: data/x.jsonl:17:
-// missing "answer""). Split and SplitFractions deal a seeded shuffle into
-// train, validation and test; Builtin generates a family's splits with no
-// question shared between them. Normalize, ExactMatch, NumericMatch and
-// TokenF1 score answers; MetricByName finds one by its config name.
+// missing "answer""); the i-th example read is always line i+1. Split and
+// SplitFractions deal a seeded shuffle into train, validation and test;
+// Builtin generates a family's splits with no question shared between
+// them. Normalize, ExactMatch, NumericMatch and TokenF1 score answers;
+// MetricByName finds one by its config name.
 package datasets

@@ -208,7 +208,7 @@ func FuzzSolve(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, q string) {
 		s, ok := Solve(q)
-		if ok && (s.Answer == "" || s.Hardness < 1 || s.Hardness > 3) {
+		if ok && (s.Answer == "" || s.Hardness < 1 || s.Hardness > 3 || len(s.Modes) != len(s.Distractors)) {
 			t.Errorf("Solve(%q) = %+v", q, s)
 		}
 	})

@@ -102,8 +102,11 @@ func LoadFile(path, format string) ([]Example, error) {
 // Read reads JSONL examples in format (one of Formats; "" means
 // FormatAuto). Every non-blank line must be a valid example: a bad one
 // stops reading with a *LineError naming the file and line; blank lines
-// are allowed only at the end. Lines of the question that start with "#"
-// get a leading space, so that prompt section headers stay unambiguous.
+// are allowed only at the end. So the i-th example returned (from 0) is
+// always line i+1 of the input, and a caller that finds a problem with an
+// example's content can name its line as a LineError does. Lines of the
+// question that start with "#" get a leading space, so that prompt section
+// headers stay unambiguous.
 func Read(r io.Reader, name, format string) ([]Example, error) {
 	var parse lineParser
 	switch format {

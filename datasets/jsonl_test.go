@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -156,5 +157,30 @@ func TestReadEscapesHeaderLines(t *testing.T) {
 	}
 	if want := " ### Rules\nfoo\n # bar"; exs[0].Question != want {
 		t.Errorf("question %q, want %q", exs[0].Question, want)
+	}
+}
+
+// Example i is line i+1, in every format: callers that check an example's
+// content (experiments, for the sim backend) rely on it to name its line.
+func TestReadExampleIsLine(t *testing.T) {
+	for _, in := range []struct{ format, text string }{
+		{FormatJSONL, "{\"question\":\"a\",\"answer\":\"1\"}\n{\"question\":\"b\",\"answer\":\"2\"}\r\n{\"question\":\"c\",\"answer\":\"3\"}\n\n \n"},
+		{FormatGSM8K, "{\"question\":\"a\",\"answer\":\"x #### 1\"}\n{\"question\":\"b\",\"answer\":\"#### 2\"}\n{\"question\":\"c\",\"answer\":\"#### 3\"}\n"},
+	} {
+		exs, err := Read(strings.NewReader(in.text), "f.jsonl", in.format)
+		if err != nil || len(exs) != 3 {
+			t.Fatalf("%s: %d examples, %v", in.format, len(exs), err)
+		}
+		for i, ex := range exs {
+			if want := "f-" + strconv.Itoa(i+1); ex.ID != want || ex.Question != string(rune('a'+i)) {
+				t.Errorf("%s: example %d is %+v, want line %d (id %s)", in.format, i, ex, i+1, want)
+			}
+		}
+	}
+	// A blank line before more examples is an error, never a gap.
+	_, err := Read(strings.NewReader("{\"question\":\"a\",\"answer\":\"1\"}\n\n{\"question\":\"b\",\"answer\":\"2\"}\n"), "f.jsonl", FormatJSONL)
+	var le *LineError
+	if !errors.As(err, &le) || le.Line != 2 {
+		t.Errorf("blank line inside: %v, want a LineError at line 2", err)
 	}
 }

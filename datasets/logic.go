@@ -393,14 +393,21 @@ func (logicFamily) Solve(q string) (Solution, bool) {
 		order[j] = i
 		m++
 	}
-	d := make([]string, min(m, 6))
-	for i := range d {
-		d[i] = p.names[order[i]]
+	// Distractors and modes share one allocation.
+	k := min(m, 6)
+	buf := make([]string, 2*k)
+	for i := range k {
+		buf[i] = p.names[order[i]]
+		buf[k+i] = ModeMisread
+		if score[order[i]] < 2*64 { // gap <= 1 (the tie-break is below 64): could stand next to p.k
+			buf[k+i] = ModeNeighbour
+		}
 	}
 	return Solution{
 		Family:      "logic",
 		Answer:      p.names[ans],
 		Hardness:    clampHardness(float64(p.n - 4)),
-		Distractors: d,
+		Distractors: buf[:k:k],
+		Modes:       buf[k:],
 	}, true
 }

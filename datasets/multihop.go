@@ -526,31 +526,36 @@ func (multihopFamily) Solve(text string) (Solution, bool) {
 	if ans == "" {
 		return Solution{}, false
 	}
+	d, modes := c.distractors(start, rels[:n], ans)
 	return Solution{
 		Family:      "multihop",
 		Answer:      ans,
 		Hardness:    clampHardness(float64(n - 1)),
-		Distractors: c.distractors(start, rels[:n], ans),
+		Distractors: d,
+		Modes:       modes,
 	}, true
 }
 
-// distractors lists wrong entities, most tempting first: the end of the
-// chain with a hop skipped, the chain's intermediate entities of the
-// answer's type, entities of that type stated about chain entities, any
-// other of that type, then the chain's other entities.
-func (c *mhContext) distractors(start string, rels []int, ans string) []string {
+// distractors lists wrong entities, most tempting first, and the mode of
+// each: the end of the chain with a hop skipped (ModeSkippedHop), the
+// chain's own entities of the answer's type (ModeStopEarly), entities of
+// that type stated about chain entities, then any other of that type
+// (ModeWrongFact), then the chain's other entities (ModeStopEarly).
+func (c *mhContext) distractors(start string, rels []int, ans string) (distractors, modes []string) {
 	const want = 5
-	out := make([]string, 0, want)
-	add := func(e string) {
-		if e == "" || len(out) == want || e == ans || sameNormal(e, ans) {
+	buf := make([]string, 2*want) // the distractors, then their modes
+	n := 0
+	add := func(m, e string) {
+		if e == "" || n == want || e == ans || sameNormal(e, ans) {
 			return
 		}
-		for _, x := range out {
+		for _, x := range buf[:n] {
 			if x == e {
 				return
 			}
 		}
-		out = append(out, e)
+		buf[n], buf[want+n] = e, m
+		n++
 	}
 	t := relations[rels[len(rels)-1]].to
 	var chain [9]string
@@ -560,37 +565,37 @@ func (c *mhContext) distractors(start string, rels []int, ans string) []string {
 	}
 	for skip := len(rels) - 1; skip >= 0; skip-- {
 		if e := c.walk(start, rels, skip); c.typeOf(e) == t {
-			add(e)
+			add(ModeSkippedHop, e)
 		}
 	}
 	for i := len(rels) - 1; i >= 0; i-- {
 		if c.typeOf(chain[i]) == t {
-			add(chain[i])
+			add(ModeStopEarly, chain[i])
 		}
 	}
 	for i := len(rels) - 1; i >= 0; i-- {
 		for _, f := range c.buf[:c.n] {
 			if f.rel < numRelations && f.s == chain[i] && relations[f.rel].to == t {
-				add(f.o)
+				add(ModeWrongFact, f.o)
 			}
 		}
 	}
 	for _, f := range c.buf[:c.n] {
 		if f.rel >= numRelations {
 			if flavours[f.rel-numRelations].typ == t {
-				add(f.s)
+				add(ModeWrongFact, f.s)
 			}
 			continue
 		}
 		if relations[f.rel].from == t {
-			add(f.s)
+			add(ModeWrongFact, f.s)
 		}
 		if relations[f.rel].to == t {
-			add(f.o)
+			add(ModeWrongFact, f.o)
 		}
 	}
 	for i := len(rels) - 1; i >= 0; i-- {
-		add(chain[i])
+		add(ModeStopEarly, chain[i])
 	}
-	return out
+	return buf[:n:n], buf[want : want+n : want+n]
 }
