@@ -59,7 +59,9 @@ type Study struct {
 // optimizer, seed) in that nesting order: datasets outermost, seeds
 // innermost. model serves every study; pass the store's cached wrapper of
 // NewModel's model, or nil to use NewModel's directly. Data files are read
-// here: a bad line or too few examples is a *ConfigError at the dataset.
+// here: a bad line or too few examples is a *ConfigError at the dataset,
+// and so, under the sim backend, is a question the surrogate model cannot
+// parse (ErrSimCannotParse; see the package docs).
 func (c *Config) Studies(model lm.Model) ([]*Study, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -140,8 +142,38 @@ func (c *Config) loadFile(di int) (loadedFile, error) {
 	if err != nil {
 		return loadedFile{}, c.errorf(p, err, "%v", err)
 	}
+	if c.Backend() == "sim" {
+		if err := c.simCanParse(p, path, exs); err != nil {
+			return loadedFile{}, err
+		}
+	}
 	sum := sha256.Sum256(data)
 	return loadedFile{examples: datasets.Dedupe(exs), sha: hex.EncodeToString(sum[:])}, nil
+}
+
+// simCanParse checks that the surrogate model can answer every question of
+// a file: it answers only questions datasets.Solve parses, and "unknown"
+// to any other, so such a file would score 0 without an error. exs are the
+// file's examples as read, so example i is line i+1 (datasets.Read).
+func (c *Config) simCanParse(field, path string, exs []datasets.Example) error {
+	first, bad := -1, 0
+	for i := range exs {
+		if _, ok := datasets.Solve(exs[i].Question); !ok {
+			if first < 0 {
+				first = i
+			}
+			bad++
+		}
+	}
+	if bad == 0 {
+		return nil
+	}
+	return c.errorf(field, ErrSimCannotParse,
+		"%s:%d: the sim backend cannot parse this question (%d of the file's %d questions are affected): "+
+			"it answers only questions laid out as the built-in families write them, and \"unknown\" to any other, "+
+			"so this dataset would score 0; use a real model backend (lm.backend) for this file, "+
+			"or a built-in family (family: one of %s) or a file exported from one (experiment datasets export)",
+		path, first+1, bad, len(exs), strings.Join(datasets.Names(), ", "))
 }
 
 // split returns dataset di's splits under a data seed.

@@ -1,12 +1,16 @@
 package experiments
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -224,4 +228,81 @@ func TestQuickstartIsQuick(t *testing.T) {
 	}
 	t.Logf("one quickstart study: %v, %d calls, best val %.3f, test %.3f, baseline test %.3f",
 		took, res.Spent.Calls, res.Best.Value, res.Test.Mean, res.Baseline.Mean)
+}
+
+// gsm8kLine is a GSM8K-style line with the given question.
+func gsm8kLine(question, answer string) string {
+	b, _ := json.Marshal(map[string]string{"question": question, "answer": "Reasoning. #### " + answer})
+	return string(b) + "\n"
+}
+
+// The sim backend answers only questions datasets.Solve parses: a file with
+// any other is refused at its first such line, before anything runs.
+func TestSimRefusesUnparsableFile(t *testing.T) {
+	dir := t.TempDir()
+	arith, err := datasets.GenerateFamily("arithmetic", 30, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(gsm8kLine(arith[0].Question, arith[0].Answer)) // line 1: one the sim parses
+	b.WriteString(gsm8kLine(arith[1].Question, arith[1].Answer))
+	for i := range 28 { // lines 3..30: real GSM8K questions, which it does not
+		b.WriteString(gsm8kLine(fmt.Sprintf("Natalia sold clips to %d of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?", 40+2*i), strconv.Itoa(60+3*i)))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gsm8k.jsonl"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := edited(map[int]string{6: "    file: gsm8k.jsonl", 7: "    format: gsm8k", 11: "    metric: numeric"})
+	c := mustParse(t, cfg, filepath.Join(dir, "exp.yaml")) // Parse does not read data
+	_, err = c.Studies(nil)
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrSimCannotParse) || !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("Studies = %v, want a *ConfigError matching ErrSimCannotParse", err)
+	}
+	for _, want := range []string{"gsm8k.jsonl:3: the sim backend cannot parse", "28 of the file's 30 questions", "real model backend", "built-in family"} {
+		if !strings.Contains(ce.Msg, want) {
+			t.Errorf("message %q lacks %q", ce.Msg, want)
+		}
+	}
+	if ce.Line != 6 || ce.Field != "datasets[0].file" || !strings.HasPrefix(err.Error(), filepath.Join(dir, "exp.yaml")+":6: datasets[0].file: ") {
+		t.Errorf("error at %d %q (%v), want at the file key, line 6", ce.Line, ce.Field, err)
+	}
+
+	// Only the sim backend is checked: another backend reads such files.
+	other := *c
+	other.LM.Backend = "real"
+	if f, err := other.loadFile(0); err != nil || len(f.examples) != 30 {
+		t.Errorf("backend real: %d examples, %v; want the file read unchecked", len(f.examples), err)
+	}
+
+	// The same format with questions the sim parses loads, and so does a
+	// file exported from each built-in family.
+	b.Reset()
+	for _, ex := range arith {
+		b.WriteString(gsm8kLine(ex.Question, ex.Answer))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gsm8k.jsonl"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if sts := mustStudies(t, c); len(sts[0].Problem.Val) != 10 {
+		t.Errorf("parsable GSM8K file: val %d, want 10", len(sts[0].Problem.Val))
+	}
+	for _, fam := range datasets.Names() {
+		exs, err := datasets.GenerateFamily(fam, 30, 5, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := datasets.WriteJSONL(&buf, exs); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "data.jsonl"), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c := mustParse(t, edited(map[int]string{6: "    file: data.jsonl", 7: ""}), filepath.Join(dir, "exp.yaml"))
+		if sts := mustStudies(t, c); len(sts[0].Problem.Test) != 10 {
+			t.Errorf("%s export: test %d, want 10", fam, len(sts[0].Problem.Test))
+		}
+	}
 }

@@ -84,7 +84,9 @@ type DatasetConfig struct {
 	// Difficulty is the built-in family's level, 1..3; 0 mixes them.
 	Difficulty int
 	// File is a JSONL file, relative to the config's directory; Format is
-	// one of datasets.Formats ("" means auto).
+	// one of datasets.Formats ("" means auto). Under the sim backend every
+	// question of the file must be one datasets.Solve parses (Studies
+	// checks).
 	File, Format string
 	// Train, Val and Test are the split sizes. Val must be positive.
 	Train, Val, Test int

@@ -5,10 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/space"
 )
 
@@ -276,14 +276,15 @@ budget: {trials: 5, calls: 1000, cost: 0.5}
 workers: 2
 `
 
-// writeData writes n distinct arithmetic examples to dir/data.jsonl.
+// writeData writes n distinct arithmetic examples, as `experiment datasets
+// export` does, to dir/data.jsonl: questions the sim backend parses.
 func writeData(t *testing.T, dir string, n int) {
 	t.Helper()
-	var b strings.Builder
-	for i := range n {
-		b.WriteString(`{"id":"q` + strconv.Itoa(i) + `","question":"What is ` + strconv.Itoa(i) + ` plus one?","answer":"` + strconv.Itoa(i+1) + "\"}\n")
+	exs, err := datasets.GenerateFamily("arithmetic", n, 1, 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "data.jsonl"), []byte(b.String()), 0o644); err != nil {
+	if err := datasets.SaveFile(filepath.Join(dir, "data.jsonl"), exs); err != nil {
 		t.Fatal(err)
 	}
 }

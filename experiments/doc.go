@@ -24,7 +24,9 @@
 //	    family: arithmetic     #   a built-in family (arithmetic, logic, multihop) ...
 //	    difficulty: 2          #   ... and its level 1..3; default 0 mixes them
 //	    # file: data/gsm8k.jsonl  ... or a JSONL file, relative to the config's directory,
-//	    # format: auto            ... read as auto (default), jsonl, gsm8k or hotpotqa
+//	    # format: auto            ... read as auto (default), jsonl, gsm8k or hotpotqa;
+//	    #   with backend sim, every question must be one the built-in families' solvers
+//	    #   parse (a file from `experiment datasets export`), see Validation
 //	    train: 20              #   integer >= 0, default 0: the demo pool and the optimizers' own data
 //	    val: 40                #   required integer >= 1: candidates are ranked on it
 //	    test: 100              #   integer >= 0, default 0: the best team and the baseline, scored once
@@ -133,5 +135,16 @@
 //
 // Several problems come as an ErrorList, sorted by line. Studies reads the
 // data files, so a bad JSONL line or a file too small for the splits is
-// reported there, still before anything runs.
+// reported there, still before anything runs. So is a file that the sim
+// backend cannot answer: the surrogate model answers only questions that
+// datasets.Solve parses (those of the built-in families, as `experiment
+// datasets export` writes them) and "unknown" to any other, so a real
+// GSM8K or HotpotQA file would score 0. With lm.backend sim, Studies
+// refuses a file with any such question, naming the file and line of the
+// first and how many there are, e.g.
+//
+//	exp.yaml:9: datasets[0].file: data/gsm8k.jsonl:1: the sim backend cannot parse this question (50 of the file's 50 questions are affected): ...
+//
+// (matching ErrSimCannotParse); use a real model backend for such a file,
+// or a built-in family. Other backends' files are not checked.
 package experiments

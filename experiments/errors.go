@@ -13,6 +13,12 @@ import (
 // *ConfigError, or an ErrorList of them.
 var ErrInvalidConfig = errors.New("experiments: invalid config")
 
+// ErrSimCannotParse is the cause (ConfigError.Err) of the error Studies
+// returns for a dataset file with a question that the sim backend cannot
+// parse (datasets.Solve), which it would answer "unknown": the *ConfigError
+// names the file and line of the first such question.
+var ErrSimCannotParse = errors.New("experiments: the sim backend cannot parse a question of the dataset file")
+
 // ConfigError is one problem with a config, located in its YAML file.
 type ConfigError struct {
 	// File is the name given to Parse (the path given to Load); "" for a

@@ -158,3 +158,64 @@ func TestEvaluateJSON(t *testing.T) {
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func ftoa(v float64) string { b, _ := json.Marshal(v); return string(b) }
+
+// simFileConfig is an experiment config on the dataset file data.jsonl.
+const simFileConfig = `name: simfile
+seeds: [1]
+lm: {backend: sim}
+datasets:
+  - name: mine
+    file: data.jsonl
+    train: 2
+    val: 5
+    test: 5
+    metric: numeric
+team:
+  agents:
+    - id: a1
+      model: {choices: [sim-small, sim-medium]}
+optimizers: [random]
+budget: {trials: 2}
+`
+
+// TestRunRefusesFileTheSimCannotParse: with the sim backend, a GSM8K file
+// of questions it cannot parse (it would answer "unknown" and score 0) is a
+// usage error naming the file's line, and no store is created; a file
+// exported from a built-in family runs.
+func TestRunRefusesFileTheSimCannotParse(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 12 {
+		line, _ := json.Marshal(map[string]string{
+			"question": "Weng earns $" + itoa(12+i) + " an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. How much did she earn?",
+			"answer":   "Weng earns " + itoa(12+i) + "/60 per minute. #### " + itoa(10+i),
+		})
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("data.jsonl", b.String())
+	write("exp.yaml", simFileConfig)
+	for _, args := range [][]string{{"run", "exp.yaml", "--db", "out/x.db"}, {"run", "exp.yaml"}} {
+		code, stdout, stderr := exe(t, dir, args...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "exp.yaml:6: datasets[0].file: data.jsonl:1: the sim backend cannot parse") ||
+			!strings.Contains(stderr, "12 of the file's 12 questions") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 naming data.jsonl:1", args, code, stdout, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
+			t.Fatalf("%v: a refused config created %s", args, filepath.Join(dir, "out"))
+		}
+	}
+
+	// Questions the sim parses, exported from a family, run to the end.
+	if code, _, e := exe(t, dir, "datasets", "export", "arithmetic", "--n", "12", "--out", "data.jsonl"); code != 0 {
+		t.Fatal(e)
+	}
+	if code, _, e := exe(t, dir, "run", "exp.yaml", "--db", "out/x.db", "--json"); code != 0 {
+		t.Fatalf("run on an exported file: exit %d: %s", code, e)
+	}
+}
