@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/lm/prompt"
 )
@@ -23,12 +22,22 @@ type AgentFunc func(ctx context.Context, in Input) (Output, error)
 // Act calls f.
 func (f AgentFunc) Act(ctx context.Context, in Input) (Output, error) { return f(ctx, in) }
 
-// Input is what an agent sees in one call.
+// Input is what an agent sees in one call. It never holds the gold answer
+// of the example.
 type Input struct {
-	Example datasets.Example
+	// ExampleID is the example's datasets.Example.ID.
+	ExampleID string
+	// Question is the example's question with its context, the text shown
+	// to agents (datasets.Example.Question).
+	Question string
 	// Round is 0 for the first answer, 1..Rounds for the debate rounds, and
 	// Rounds+1 for the judge's call.
 	Round int
+	// Previous is the agent's own answer from the previous round (its Agent
+	// is the agent's id); nil in round 0, for the judge, and when the agent
+	// abstained. It points to memory reused after Act returns: copy the
+	// Peer to keep it.
+	Previous *prompt.Peer
 	// Peers are the in-neighbours' answers from the previous round (every
 	// other agent's final answer for the judge); nil in round 0. The slice
 	// is reused after Act returns: copy it to keep it.
@@ -37,8 +46,8 @@ type Input struct {
 	Sample int
 
 	// msgs is a two-message slot of the run's message arena, and user the
-	// rendered user message of a call without peers (the same for every
-	// agent of a run), both for the built-in lm agent; zero outside Run.
+	// rendered user message, both for the built-in lm agent; zero outside
+	// Run.
 	msgs []lm.Message
 	user string
 }
@@ -100,8 +109,8 @@ func newLMAgent(s AgentSpec, model lm.Model) (Agent, error) {
 // Act renders the user message, calls the model and parses the reply.
 func (a *lmAgent) Act(ctx context.Context, in Input) (Output, error) {
 	user := in.user
-	if user == "" || len(in.Peers) > 0 {
-		user = prompt.RenderUser(&prompt.Prompt{Question: in.Example.Question, Peers: in.Peers})
+	if user == "" {
+		user = prompt.RenderUser(&prompt.Prompt{Question: in.Question, Previous: in.Previous, Peers: in.Peers})
 	}
 	msgs := in.msgs
 	if len(msgs) < 2 {

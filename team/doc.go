@@ -11,9 +11,12 @@
 // Run is sequential within one example (round by round, agents in spec
 // order) and safe for concurrent use across examples; evaluation drives the
 // concurrency. Round 0: each voting agent answers the question. Rounds 1..R:
-// each agent sees its in-neighbours' answers from the previous round and
-// answers again, unless the budget allocation leaves its turn out. Then the
-// aggregation protocol decides the team answer.
+// each agent sees its own answer and its in-neighbours' answers from the
+// previous round (Input.Previous and Input.Peers; for the built-in lm agent
+// the "### Previous" and "### Peers" sections of its prompt) and answers
+// again, unless the budget allocation leaves its turn out. Then the
+// aggregation protocol decides the team answer. Agents see the example's id
+// and question, never its gold answer.
 //
 // # Aggregation
 //

@@ -64,3 +64,56 @@ func Example() {
 	// round 1 carol 42
 	// team answer 42, agreement 1.00, 6 calls, 3 messages, 396 tokens
 }
+
+// An agent written as a Go function, registered as a kind. It sees the
+// example's id and question (never its gold answer) and, in the debate
+// rounds, its own previous answer and its in-neighbours'.
+func ExampleAgentFunc() {
+	team.RegisterKind("example-averager", team.KindFunc(func(s team.AgentSpec, _ lm.Model) (team.Agent, error) {
+		return team.AgentFunc(func(_ context.Context, in team.Input) (team.Output, error) {
+			var a, b int
+			if _, err := fmt.Sscanf(in.Question, "What is %d + %d?", &a, &b); err != nil {
+				return team.Output{}, err
+			}
+			if in.Previous == nil { // round 0: a guess, off by one
+				guess := a + b - 1
+				if s.ID == "hi" {
+					guess = a + b + 1
+				}
+				fmt.Printf("%s %s round %d: %d\n", in.ExampleID, s.ID, in.Round, guess)
+				return team.Output{Answer: strconv.Itoa(guess), Confidence: 0.5}, nil
+			}
+			// Later rounds: the mean of its own and its peers' answers.
+			mine, _ := strconv.Atoi(in.Previous.Answer)
+			sum, n := mine, 1
+			for _, p := range in.Peers {
+				v, _ := strconv.Atoi(p.Answer)
+				sum, n = sum+v, n+1
+			}
+			fmt.Printf("%s %s round %d: previous %s, %d peers: %d\n", in.ExampleID, s.ID, in.Round, in.Previous.Answer, len(in.Peers), sum/n)
+			return team.Output{Answer: strconv.Itoa(sum / n), Confidence: 0.9}, nil
+		}), nil
+	}))
+	spec := team.Spec{
+		Agents: []team.AgentSpec{{ID: "lo", Kind: "example-averager"}, {ID: "hi", Kind: "example-averager"}},
+		Edges:  []team.Edge{{From: "lo", To: "hi"}, {From: "hi", To: "lo"}},
+		Rounds: 1,
+	}
+	t, err := team.New(spec, nil, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := t.Run(context.Background(), datasets.Example{ID: "q1", Question: "What is 17 + 25?", Answer: "42"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("team answer", res.Answer)
+	// Output:
+	// q1 lo round 0: 41
+	// q1 hi round 0: 43
+	// q1 lo round 1: previous 41, 1 peers: 42
+	// q1 hi round 1: previous 43, 1 peers: 42
+	// team answer 42
+}

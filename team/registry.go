@@ -54,7 +54,7 @@ var (
 			Description:        "answers the question on its own, then revises it after reading its peers",
 		},
 		RoleCritic: {
-			DefaultInstruction: "Check each peer's answer step by step against the question; if an answer is wrong, find the mistake and give the corrected final answer, otherwise confirm it.",
+			DefaultInstruction: "Check each peer's answer against the question; if one is wrong, give the corrected final answer.",
 			Description:        "checks its peers' answers for mistakes and corrects them",
 		},
 		RoleJudge: {

@@ -95,7 +95,7 @@ type Team struct {
 	sample    int
 	noTrace   bool
 	ncalls    int // most calls per run
-	maxIn     int // largest peer list
+	peerCap   int // most peers shown in one round (or to the judge)
 
 	scratch sync.Pool // *scratch, reused across runs
 }
@@ -103,7 +103,10 @@ type Team struct {
 // scratch is the per-run working memory that Result does not keep.
 type scratch struct {
 	prev, cur []answer
-	peers     []prompt.Peer
+	peers     []prompt.Peer // the peers of every call of a round
+	spans     []span        // by agent index, in this round
+	own       prompt.Peer   // Input.Previous of the current call
+	text      []byte        // the user messages of a round
 	groups    []group
 	votes     []coordination.Vote
 	decision  coordination.Decision // its Tally is reused
@@ -120,6 +123,13 @@ type scratch struct {
 type answer struct {
 	text string
 	conf float64
+}
+
+// span locates one agent's peers in scratch.peers, and its user message in
+// the text of the round, in a debate round.
+type span struct {
+	peer0, peer1 int
+	user0, user1 int
 }
 
 // New validates spec, builds each agent through its kind, and prepares the
@@ -195,18 +205,19 @@ func New(spec Spec, model lm.Model, opts *Options) (*Team, error) {
 	}
 	for i := range t.in {
 		slices.Sort(t.in[i])
-		t.maxIn = max(t.maxIn, len(t.in[i]))
+		t.peerCap += len(t.in[i])
 	}
 	t.ncalls = len(t.voters) * (spec.Rounds + 1)
 	if t.judge >= 0 {
 		t.ncalls++
-		t.maxIn = max(t.maxIn, len(t.voters))
+		t.peerCap = max(t.peerCap, len(t.voters))
 	}
 	t.scratch.New = func() any {
 		s := &scratch{
 			prev:   make([]answer, n),
 			cur:    make([]answer, n),
-			peers:  make([]prompt.Peer, 0, t.maxIn),
+			peers:  make([]prompt.Peer, 0, t.peerCap),
+			spans:  make([]span, n),
 			groups: make([]group, 0, len(t.voters)),
 			votes:  make([]coordination.Vote, 0, len(t.voters)),
 		}
@@ -231,10 +242,11 @@ func (t *Team) Spec() Spec {
 // allocation that leaves turns out, the most it makes.
 func (t *Team) CallsPerRun() int { return t.ncalls }
 
-// Run executes the team on ex. A failed call stops the run with a
-// *CallError naming the agent and round (it wraps the agent's error); ctx is
-// checked before every round. On error the Result holds the calls made so
-// far.
+// Run executes the team on ex. Agents see ex.ID and ex.Question only
+// (Input.ExampleID, Input.Question), never ex.Answer. A failed call stops
+// the run with a *CallError naming the agent and round (it wraps the
+// agent's error); ctx is checked before every round. On error the Result
+// holds the calls made so far.
 func (t *Team) Run(ctx context.Context, ex datasets.Example) (Result, error) {
 	var res Result
 	err := t.run(ctx, ex, &res, false)
@@ -269,7 +281,7 @@ func (t *Team) run(ctx context.Context, ex datasets.Example, res *Result, reuse 
 	s := t.scratch.Get().(*scratch)
 	defer t.putScratch(s)
 	prev, cur := s.prev, s.cur
-	var user0 string // the user message without peers, rendered once
+	var user0 string // the user message of round 0, rendered once
 	k := 0
 	spent := 0 // tokens of the debate rounds so far
 	for r := 0; r <= t.spec.Rounds; r++ {
@@ -282,6 +294,10 @@ func (t *Team) run(ctx context.Context, ex datasets.Example, res *Result, reuse 
 				return fmt.Errorf("team: example %q budget of round %d: %w", ex.ID, r, err)
 			}
 		}
+		var text string // the user messages of the round's lm agents
+		if r > 0 {
+			text = t.prepare(s, prev, ex.Question, rationed)
+		}
 		var slowest time.Duration
 		for _, i := range t.voters {
 			if rationed && !s.speak[i] {
@@ -289,19 +305,22 @@ func (t *Team) run(ctx context.Context, ex datasets.Example, res *Result, reuse 
 				res.Skipped++
 				continue
 			}
-			in := Input{Example: ex, Round: r, Sample: t.sample, msgs: arena[2*k : 2*k+2 : 2*k+2]}
+			in := Input{ExampleID: ex.ID, Question: ex.Question, Round: r, Sample: t.sample, msgs: arena[2*k : 2*k+2 : 2*k+2]}
 			k++
 			if r > 0 {
-				ps := s.peers[:0]
-				for _, j := range t.in[i] {
-					if prev[j].text != "" {
-						ps = append(ps, prompt.Peer{Agent: t.ids[j], Answer: prev[j].text, Confidence: prev[j].conf})
-					}
+				sp := &s.spans[i]
+				if sp.peer1 > sp.peer0 {
+					in.Peers = s.peers[sp.peer0:sp.peer1:sp.peer1]
 				}
-				in.Peers = ps
-				res.Messages += len(ps)
-			}
-			if len(in.Peers) == 0 && t.isLM[i] {
+				res.Messages += len(in.Peers)
+				if prev[i].text != "" {
+					s.own = prompt.Peer{Agent: t.ids[i], Answer: prev[i].text, Confidence: prev[i].conf}
+					in.Previous = &s.own
+				}
+				if t.isLM[i] {
+					in.user = text[sp.user0:sp.user1]
+				}
+			} else if t.isLM[i] {
 				if user0 == "" {
 					user0 = prompt.RenderUser(&prompt.Prompt{Question: ex.Question})
 				}
@@ -333,7 +352,7 @@ func (t *Team) run(ctx context.Context, ex datasets.Example, res *Result, reuse 
 			}
 		}
 		res.Messages += len(ps)
-		in := Input{Example: ex, Round: t.spec.Rounds + 1, Peers: ps, Sample: t.sample, msgs: arena[2*k : 2*k+2 : 2*k+2]}
+		in := Input{ExampleID: ex.ID, Question: ex.Question, Round: t.spec.Rounds + 1, Peers: ps, Sample: t.sample, msgs: arena[2*k : 2*k+2 : 2*k+2]}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("team: example %q before the judge: %w", ex.ID, err)
 		}
@@ -356,9 +375,45 @@ func (t *Team) run(ctx context.Context, ex datasets.Example, res *Result, reuse 
 	return nil
 }
 
+// prepare collects, before a debate round, the peers every speaking voter
+// reads (into s.peers, located by s.spans) and renders the user messages of
+// the lm agents among them, with their own previous answers, into one text
+// (through the reused buffer s.text), which it returns: one allocation per
+// round.
+func (t *Team) prepare(s *scratch, prev []answer, question string, rationed bool) string {
+	ps, buf := s.peers[:0], s.text[:0]
+	for _, i := range t.voters {
+		if rationed && !s.speak[i] {
+			continue
+		}
+		sp := &s.spans[i]
+		sp.peer0 = len(ps)
+		for _, j := range t.in[i] {
+			if prev[j].text != "" {
+				ps = append(ps, prompt.Peer{Agent: t.ids[j], Answer: prev[j].text, Confidence: prev[j].conf})
+			}
+		}
+		sp.peer1 = len(ps)
+		if t.isLM[i] {
+			p := prompt.Prompt{Question: question, Peers: ps[sp.peer0:sp.peer1]}
+			own := prompt.Peer{Answer: prev[i].text, Confidence: prev[i].conf}
+			if own.Answer != "" {
+				p.Previous = &own
+			}
+			sp.user0 = len(buf)
+			buf = prompt.AppendUser(buf, &p)
+			sp.user1 = len(buf)
+		}
+	}
+	s.peers, s.text = ps, buf
+	return string(buf)
+}
+
 func (t *Team) putScratch(s *scratch) {
 	clear(s.prev) // drop references to this run's replies
 	clear(s.cur)
+	clear(s.peers[:cap(s.peers)])
+	s.own = prompt.Peer{}
 	clear(s.norms)
 	clear(s.votes[:cap(s.votes)])
 	clear(s.decision.Tally[:cap(s.decision.Tally)])

@@ -190,6 +190,9 @@ func TestRunLMPrompts(t *testing.T) {
 		if p.Question != ex.Question {
 			t.Errorf("question %q", p.Question)
 		}
+		if wantPrev := (&prompt.Peer{Answer: rec.answers[p.Agent], Confidence: 0.75}); k/3 == 0 && p.Previous != nil || k/3 > 0 && !reflect.DeepEqual(p.Previous, wantPrev) {
+			t.Errorf("call %d (%s round %d): previous %+v, want %+v", k, p.Agent, k/3, p.Previous, wantPrev)
+		}
 		var ids []string
 		for _, pe := range p.Peers {
 			ids = append(ids, pe.Agent+"="+pe.Answer)
@@ -523,6 +526,164 @@ func TestBudgetTurns(t *testing.T) {
 		}
 		if res.Answer != wantAnswer || !near(res.Agreement, wantAgreement) {
 			t.Errorf("%s: answer %q agreement %v, want %q %v", c.name, res.Answer, res.Agreement, wantAnswer, wantAgreement)
+		}
+	}
+}
+
+// TestPrevious: in debate rounds every voter sees its own previous answer
+// (none after abstaining, and none in round 0 or for the judge), lm agents
+// in their user message.
+func TestPrevious(t *testing.T) {
+	type seen struct {
+		agent string
+		round int
+		prev  *prompt.Peer
+	}
+	var mu sync.Mutex
+	var calls []seen
+	RegisterKind("test-previous-spy", KindFunc(func(s AgentSpec, _ lm.Model) (Agent, error) {
+		steps := strings.Split(s.Instruction, "|")
+		return AgentFunc(func(_ context.Context, in Input) (Output, error) {
+			c := seen{agent: s.ID, round: in.Round}
+			if in.Previous != nil {
+				p := *in.Previous
+				c.prev = &p
+			}
+			mu.Lock()
+			calls = append(calls, c)
+			mu.Unlock()
+			st := steps[min(in.Round, len(steps)-1)]
+			if st == "" {
+				return Output{}, nil
+			}
+			return Output{Answer: st, Confidence: 0.5}, nil
+		}), nil
+	}))
+	rec := &recorder{answers: map[string]string{"m": "12"}}
+	spec := Spec{
+		Agents: []AgentSpec{
+			{ID: "s1", Kind: "test-previous-spy", Instruction: "1|2|3"},
+			{ID: "s2", Kind: "test-previous-spy", Instruction: "|4|5"}, // abstains in round 0
+			{ID: "m", Model: "sim-small"},                              // reads nobody
+			{ID: "j", Role: RoleJudge, Kind: "test-previous-spy", Instruction: "9"},
+		},
+		Edges:       []Edge{{"s1", "s2"}, {"s2", "s1"}},
+		Rounds:      2,
+		Aggregation: AggJudge,
+	}
+	tm, err := New(spec, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.Run(context.Background(), datasets.Example{ID: "x", Question: "q"}); err != nil {
+		t.Fatal(err)
+	}
+	peer := func(agent, ans string, c float64) *prompt.Peer {
+		return &prompt.Peer{Agent: agent, Answer: ans, Confidence: c}
+	}
+	want := []seen{
+		{"s1", 0, nil}, {"s2", 0, nil},
+		{"s1", 1, peer("s1", "1", 0.5)}, {"s2", 1, nil},
+		{"s1", 2, peer("s1", "2", 0.5)}, {"s2", 2, peer("s2", "4", 0.5)},
+		{"j", 3, nil},
+	}
+	if !reflect.DeepEqual(calls, want) {
+		t.Errorf("calls:")
+		for _, c := range calls {
+			t.Errorf("  %s round %d previous %+v", c.agent, c.round, c.prev)
+		}
+	}
+	if len(rec.reqs) != 3 {
+		t.Fatalf("%d lm calls", len(rec.reqs))
+	}
+	for r, req := range rec.reqs {
+		p, err := prompt.Parse(req.Messages)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wantPrev *prompt.Peer
+		if r > 0 {
+			wantPrev = &prompt.Peer{Answer: "12", Confidence: 0.75}
+		}
+		if !reflect.DeepEqual(p.Previous, wantPrev) || len(p.Peers) != 0 || p.Question != "q" {
+			t.Errorf("lm round %d: %+v\n%s", r, p, req.Messages[1].Content)
+		}
+	}
+}
+
+// TestInputHoldsNoAnswer: an agent written as a Go function sees the
+// example's id and question, but nothing it receives holds the gold answer.
+func TestInputHoldsNoAnswer(t *testing.T) {
+	for f := range reflect.TypeFor[Input]().Fields() {
+		if f.Type == reflect.TypeFor[datasets.Example]() || strings.Contains(strings.ToLower(f.Name), "answer") || strings.Contains(strings.ToLower(f.Name), "example") && f.Name != "ExampleID" {
+			t.Errorf("Input has a field %s %v", f.Name, f.Type)
+		}
+	}
+	const gold = "GOLD-ANSWER-7f3a91"
+	var mu sync.Mutex
+	var ins []string
+	RegisterKind("test-no-answer-spy", KindFunc(func(s AgentSpec, _ lm.Model) (Agent, error) {
+		return AgentFunc(func(_ context.Context, in Input) (Output, error) {
+			mu.Lock()
+			ins = append(ins, fmt.Sprintf("%#v %#v %#v", in, in.Previous, in.Peers))
+			mu.Unlock()
+			if in.ExampleID != "ex-1" || in.Question != "What is 6 * 7?" {
+				t.Errorf("%s round %d: id %q question %q", s.ID, in.Round, in.ExampleID, in.Question)
+			}
+			return Output{Answer: "41", Confidence: 0.5}, nil
+		}), nil
+	}))
+	rec := &recorder{answers: map[string]string{"m": "42"}}
+	agents := []AgentSpec{{ID: "s", Kind: "test-no-answer-spy"}, {ID: "m", Model: "sim-small"}, {ID: "j", Role: RoleJudge, Kind: "test-no-answer-spy"}}
+	tm, err := New(Spec{Agents: agents, Edges: mesh(agents[:2]), Rounds: 1, Aggregation: AggJudge}, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tm.Run(context.Background(), datasets.Example{ID: "ex-1", Question: "What is 6 * 7?", Answer: gold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 3 || len(rec.reqs) != 2 {
+		t.Fatalf("%d spy calls, %d lm calls", len(ins), len(rec.reqs))
+	}
+	for _, req := range rec.reqs {
+		ins = append(ins, fmt.Sprintf("%#v", req))
+	}
+	for _, s := range ins {
+		if strings.Contains(s, gold) {
+			t.Errorf("an agent received the gold answer: %s", s)
+		}
+	}
+	if strings.Contains(fmt.Sprintf("%#v", res), gold) {
+		t.Errorf("the result holds the gold answer")
+	}
+}
+
+// TestRunAllocs: with a model that allocates nothing, RunInto allocates the
+// user messages only: one for round 0, shared by every agent, and one text
+// per debate round (every voter's peers and previous answer included).
+func TestRunAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts (sync.Pool drops items)")
+	}
+	reply := prompt.FormatAnswer("42", 0.8)
+	model := lm.ModelFunc(func(context.Context, lm.Request) (lm.Response, error) {
+		return lm.Response{Text: reply, Usage: lm.Usage{PromptTokens: 100, CompletionTokens: 8}}, nil
+	})
+	agents := []AgentSpec{{ID: "a", Model: "m"}, {ID: "b", Model: "m"}, {ID: "c", Model: "m"}, {ID: "d", Model: "m"}}
+	edges := mesh(agents[:3]) // d reads nobody, but sees its previous answer
+	for _, rounds := range []int{0, 1, 3} {
+		tm, err := New(Spec{Agents: agents, Edges: edges, Rounds: rounds}, model, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, ex := context.Background(), datasets.Example{ID: "x", Question: "What is 40 + 2?"}
+		var res Result
+		if n := testing.AllocsPerRun(50, func() { _ = tm.RunInto(ctx, ex, &res) }); n > float64(1+rounds) {
+			t.Errorf("rounds %d: RunInto makes %v allocations, want %d", rounds, n, 1+rounds)
+		}
+		if n := testing.AllocsPerRun(50, func() { _, _ = tm.Run(ctx, ex) }); n > float64(3+rounds) {
+			t.Errorf("rounds %d: Run makes %v allocations, want %d", rounds, n, 3+rounds)
 		}
 	}
 }

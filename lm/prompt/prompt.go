@@ -5,9 +5,37 @@
 // A prompt is two messages. The system message holds what is fixed for an
 // agent (task, agent id, role, instruction, rules, demos), so a team renders
 // it once per agent; the user message holds what changes per call (question,
-// peers' answers, and for proposal tasks the material to work from).
-// Sections start with a line "### Name"; demos inside "### Examples" start
-// with "#### Example". Texts must not contain lines that start with "###".
+// the agent's own previous answer, peers' answers, and for proposal tasks
+// the material to work from). Sections start with a line "### Name"; rules
+// inside "### Rules" start with "- "; demos inside "### Examples" start with
+// "#### Example", then "Question: " and "Answer: " lines; peers inside
+// "### Peers" are lines "- agent: answer (confidence 0.70)", and the body of
+// "### Previous" is "answer (confidence 0.70)".
+//
+// # Escaping
+//
+// Parse(Render(p)) returns p for any text in any field, so no text can forge
+// a section, rule, demo or peer. The escape character is a backslash, and
+// texts without special lines or characters are rendered as they are.
+//
+// Multi-line fields (Instruction, each rule, demo Question and Answer,
+// Question, Better, Worse): every line of the text that starts a line of
+// the message and starts with "#" or "\" gets a "\" in front, and so do a
+// rule's continuation lines that start with "- " and a demo question's that
+// start with "Answer: " (the first line of a rule or demo field follows its
+// "- ", "Question: " or "Answer: " on the same line, so it needs none).
+// Parsing drops the "\" at the start of such a line.
+//
+// Single-line fields (Task, Agent, Role, a peer's Agent and Answer, the
+// Previous answer) never span lines: a newline is written as the two
+// characters "\n", and a backslash is doubled where it would read as an
+// escape: before "n", "\" or a newline, and in a peer's Agent before ":"
+// and at its end, where ": " is written "\: " so that the first unescaped
+// ": " of a peer line ends the agent. Other backslashes (as in "\frac")
+// are left alone. Task, Agent, Role and the Previous answer start their
+// line, so a leading "#" or "\" (or a newline) gets a "\" in front as
+// well. Confidences are written with two decimals, so they round-trip
+// rounded to 0.01; Previous.Agent is not rendered.
 package prompt
 
 import (
@@ -15,6 +43,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/mabeam/mabeam/lm"
 )
@@ -37,7 +66,9 @@ const (
 // Demo is a worked example shown to the agent.
 type Demo struct {
 	Question string
-	Answer   string
+	// Answer may be a whole reply over several lines, e.g.
+	// "Reasoning: ...\nAnswer: 42\nConfidence: 0.90".
+	Answer string
 }
 
 // Peer is an in-neighbour's last message.
@@ -57,6 +88,9 @@ type Prompt struct {
 	Demos       []Demo
 
 	Question string
+	// Previous is the agent's own answer from the previous debate round;
+	// nil in round 0. Only its Answer and Confidence are rendered.
+	Previous *Peer
 	Peers    []Peer
 	// Better and Worse are the two trajectories compared by TaskAdvise.
 	Better, Worse string
@@ -65,6 +99,8 @@ type Prompt struct {
 const (
 	hdr     = "### "
 	demoHdr = "#### Example\n"
+	esc     = '\\' // the escape character
+	conf    = " (confidence "
 )
 
 // Render returns the system and user messages of p.
@@ -75,53 +111,57 @@ func Render(p *Prompt) []lm.Message {
 // RenderSystem renders the fixed part of p: task, agent, role, instruction,
 // rules, demos and the reply format.
 func RenderSystem(p *Prompt) string {
-	var b strings.Builder
-	n := 128 + len(p.Instruction)
-	for _, r := range p.Rules {
-		n += len(r) + 3
-	}
-	for _, d := range p.Demos {
-		n += len(d.Question) + len(d.Answer) + 32
-	}
-	b.Grow(n)
 	task := p.Task
 	if task == "" {
 		task = TaskAnswer
 	}
-	b.WriteString("### Task\n")
-	b.WriteString(string(task))
+	// The length without escapes, and some room for a few.
+	n := 82 + 16 + len(task) + len(p.Agent) + len(p.Role) + len(p.Instruction) + len(formatLine(task))
+	for _, r := range p.Rules {
+		n += len(r) + 3
+	}
+	for _, d := range p.Demos {
+		n += len(d.Question) + len(d.Answer) + 33
+	}
+	b := make([]byte, 0, n)
+	b = append(b, "### Task\n"...)
+	b = appendLine(b, string(task), true, false)
 	if p.Agent != "" {
-		b.WriteString("\n### Agent\n")
-		b.WriteString(p.Agent)
+		b = append(b, "\n### Agent\n"...)
+		b = appendLine(b, p.Agent, true, false)
 	}
 	if p.Role != "" {
-		b.WriteString("\n### Role\n")
-		b.WriteString(p.Role)
+		b = append(b, "\n### Role\n"...)
+		b = appendLine(b, p.Role, true, false)
 	}
 	if p.Instruction != "" {
-		b.WriteString("\n### Instruction\n")
-		b.WriteString(p.Instruction)
+		b = append(b, "\n### Instruction\n"...)
+		b = appendText(b, p.Instruction, true, "")
 	}
 	if len(p.Rules) > 0 {
-		b.WriteString("\n### Rules")
+		b = append(b, "\n### Rules"...)
 		for _, r := range p.Rules {
-			b.WriteString("\n- ")
-			b.WriteString(r)
+			b = append(b, "\n- "...)
+			b = appendText(b, r, false, "- ")
 		}
 	}
 	if len(p.Demos) > 0 {
-		b.WriteString("\n### Examples")
+		b = append(b, "\n### Examples"...)
 		for _, d := range p.Demos {
-			b.WriteString("\n#### Example\nQuestion: ")
-			b.WriteString(d.Question)
-			b.WriteString("\nAnswer: ")
-			b.WriteString(d.Answer)
+			b = append(b, "\n#### Example\nQuestion: "...)
+			b = appendText(b, d.Question, false, "Answer: ")
+			b = append(b, "\nAnswer: "...)
+			b = appendText(b, d.Answer, false, "")
 		}
 	}
-	b.WriteString("\n### Format\n")
-	b.WriteString(formatLine(task))
-	return b.String()
+	b = append(b, "\n### Format\n"...)
+	b = append(b, formatLine(task)...)
+	return bytesString(b)
 }
+
+// bytesString returns b as a string without a copy; b must not be
+// written again (as strings.Builder does).
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func formatLine(t Task) string {
 	switch t {
@@ -134,31 +174,187 @@ func formatLine(t Task) string {
 	}
 }
 
-// RenderUser renders the per-call part of p: the question, peers' answers,
-// and the trajectories of TaskAdvise.
+// RenderUser renders the per-call part of p: the question, the agent's
+// previous answer, peers' answers, and the trajectories of TaskAdvise.
 func RenderUser(p *Prompt) string {
-	var b strings.Builder
-	b.Grow(32 + len(p.Question) + 40*len(p.Peers) + len(p.Better) + len(p.Worse))
-	b.WriteString("### Question\n")
-	b.WriteString(p.Question)
+	return bytesString(AppendUser(make([]byte, 0, userSize(p)), p))
+}
+
+// userSize is the room to reserve for p's user message: its length as
+// RenderUser renders it without escapes, and a little more.
+func userSize(p *Prompt) int {
+	n := 13 + 16 + len(p.Question)
+	if p.Previous != nil {
+		n += 32 + len(p.Previous.Answer)
+	}
 	if len(p.Peers) > 0 {
-		b.WriteString("\n### Peers")
-		var num [24]byte
-		for _, pe := range p.Peers {
-			b.WriteString("\n- ")
-			b.WriteString(pe.Agent)
-			b.WriteString(": ")
-			b.WriteString(pe.Answer)
-			b.WriteString(" (confidence ")
-			b.Write(strconv.AppendFloat(num[:0], pe.Confidence, 'f', 2, 64))
-			b.WriteByte(')')
+		n += 10
+		for i := range p.Peers {
+			n += 23 + len(p.Peers[i].Agent) + len(p.Peers[i].Answer)
 		}
 	}
 	if p.Better != "" || p.Worse != "" {
-		b.WriteString("\n### Better\n")
-		b.WriteString(p.Better)
-		b.WriteString("\n### Worse\n")
-		b.WriteString(p.Worse)
+		n += 23 + len(p.Better) + len(p.Worse)
+	}
+	return n
+}
+
+// AppendUser appends the user message of p, as RenderUser renders it, to
+// dst and returns the extended buffer, so that a caller rendering many
+// messages can reuse one.
+func AppendUser(dst []byte, p *Prompt) []byte {
+	b := append(dst, "### Question\n"...)
+	b = appendText(b, p.Question, true, "")
+	if p.Previous != nil {
+		b = append(b, "\n### Previous\n"...)
+		b = appendLine(b, p.Previous.Answer, true, false)
+		b = append(b, conf...)
+		b = strconv.AppendFloat(b, p.Previous.Confidence, 'f', 2, 64)
+		b = append(b, ')')
+	}
+	if len(p.Peers) > 0 {
+		b = append(b, "\n### Peers"...)
+		for i := range p.Peers {
+			pe := &p.Peers[i]
+			b = append(b, "\n- "...)
+			b = appendLine(b, pe.Agent, false, true)
+			b = append(b, ": "...)
+			b = appendLine(b, pe.Answer, false, false)
+			b = append(b, conf...)
+			b = strconv.AppendFloat(b, pe.Confidence, 'f', 2, 64)
+			b = append(b, ')')
+		}
+	}
+	if p.Better != "" || p.Worse != "" {
+		b = append(b, "\n### Better\n"...)
+		b = appendText(b, p.Better, true, "")
+		b = append(b, "\n### Worse\n"...)
+		b = appendText(b, p.Worse, true, "")
+	}
+	return b
+}
+
+// escapeLine reports whether a line of a multi-line text must be escaped:
+// it starts with "#", with the escape character, or with extra.
+func escapeLine(line, extra string) bool {
+	return line != "" && (line[0] == '#' || line[0] == esc) || extra != "" && strings.HasPrefix(line, extra)
+}
+
+// appendText appends the multi-line text s, escaping each line that
+// escapeLine says must be; the first line only if head, that is, if it
+// starts a line of the message.
+func appendText(b []byte, s string, head bool, extra string) []byte {
+	if head && escapeLine(s, extra) {
+		b = append(b, esc)
+	}
+	for {
+		nl := strings.IndexByte(s, '\n')
+		if nl < 0 {
+			return append(b, s...)
+		}
+		b = append(b, s[:nl+1]...)
+		s = s[nl+1:]
+		if escapeLine(s, extra) {
+			b = append(b, esc)
+		}
+	}
+}
+
+// readText undoes appendText: it drops the escape character at the start of
+// each line (of the first line only if head).
+func readText(s string, head bool) string {
+	if strings.IndexByte(s, esc) < 0 {
+		return s
+	}
+	lead := head && s[0] == esc
+	i := strings.Index(s, "\n\\")
+	if !lead && i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	if lead {
+		s = s[1:]
+		i = strings.Index(s, "\n\\")
+	}
+	for i >= 0 {
+		b.WriteString(s[:i+1])
+		s = s[i+2:]
+		i = strings.Index(s, "\n\\")
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// appendLine appends the single-line field s: a newline as `\n`, a
+// backslash doubled where it would read as an escape, and with colon (a
+// peer's agent, followed by ": " in its line) ": " as `\: `. With head (s
+// starts a line of the message) a leading "#", backslash or newline gets an
+// escape character in front, as a line of a text would.
+func appendLine(b []byte, s string, head, colon bool) []byte {
+	if head && s != "" && (s[0] == '#' || s[0] == esc || s[0] == '\n') {
+		b = append(b, esc)
+	}
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\n' && c != esc && (!colon || c != ':') {
+			continue
+		}
+		var rep string
+		switch {
+		case c == '\n':
+			rep = `\n`
+		case c == esc && doubled(s, i+1, colon):
+			rep = `\\`
+		case c == ':' && i+1 < len(s) && s[i+1] == ' ':
+			rep = `\:`
+		default:
+			continue
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, rep...)
+		start = i + 1
+	}
+	return append(b, s[start:]...)
+}
+
+// doubled reports whether a backslash of a single-line field followed by
+// s[i:] must be doubled: before a character that starts an escape, and
+// with colon before ":" and at the end (where ": " follows).
+func doubled(s string, i int, colon bool) bool {
+	if i == len(s) {
+		return colon
+	}
+	c := s[i]
+	return c == 'n' || c == esc || c == '\n' || colon && c == ':'
+}
+
+// readLine undoes appendLine.
+func readLine(s string, head, colon bool) string {
+	if head && s != "" && s[0] == esc {
+		s = s[1:]
+	}
+	i := strings.IndexByte(s, esc)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == esc && i+1 < len(s) {
+			switch d := s[i+1]; {
+			case d == 'n':
+				c = '\n'
+				i++
+			case d == esc || colon && d == ':':
+				c = d
+				i++
+			}
+		}
+		b.WriteByte(c)
 	}
 	return b.String()
 }
@@ -220,55 +416,86 @@ func ParseSystem(s string, p *Prompt) error {
 	return sections(s, func(name, body string) error {
 		switch name {
 		case "Task":
-			p.Task = Task(body)
+			p.Task = Task(readLine(body, true, false))
 		case "Agent":
-			p.Agent = body
+			p.Agent = readLine(body, true, false)
 		case "Role":
-			p.Role = body
+			p.Role = readLine(body, true, false)
 		case "Instruction":
-			p.Instruction = body
+			p.Instruction = readText(body, true)
 		case "Rules":
 			p.Rules = p.Rules[:0]
-			for _, line := range strings.Split(body, "\n") {
-				if r, ok := strings.CutPrefix(line, "- "); ok {
-					p.Rules = append(p.Rules, r)
-				}
-			}
-		case "Examples":
-			p.Demos = p.Demos[:0]
+			// A rule starts at a line "- "; its other lines never do.
 			rest := body
-			for {
-				i := strings.Index(rest, demoHdr)
+			if !strings.HasPrefix(rest, "- ") {
+				i := strings.Index(rest, "\n- ")
 				if i < 0 {
 					break
 				}
-				rest = rest[i+len(demoHdr):]
-				next := strings.Index(rest, "\n"+demoHdr)
+				rest = rest[i+1:]
+			}
+			for rest != "" {
+				r := rest[len("- "):]
+				rest = ""
+				if i := strings.Index(r, "\n- "); i >= 0 {
+					r, rest = r[:i], r[i+1:]
+				}
+				p.Rules = append(p.Rules, readText(r, false))
+			}
+		case "Examples":
+			p.Demos = p.Demos[:0]
+			rest, ok := strings.CutPrefix(body, demoHdr)
+			if !ok {
+				i := strings.Index(body, "\n"+demoHdr)
+				if i < 0 {
+					break
+				}
+				rest = body[i+1+len(demoHdr):]
+			}
+			for {
 				one := rest
+				next := strings.Index(rest, "\n"+demoHdr)
 				if next >= 0 {
-					one, rest = rest[:next], rest[next+1:]
-				} else {
-					rest = ""
+					one, rest = rest[:next], rest[next+1+len(demoHdr):]
 				}
 				q, a, ok := strings.Cut(one, "\nAnswer: ")
 				q, ok2 := strings.CutPrefix(q, "Question: ")
 				if !ok || !ok2 {
 					return fmt.Errorf("%w: example %d lacks \"Question: \" or \"Answer: \"", ErrFormat, len(p.Demos)+1)
 				}
-				p.Demos = append(p.Demos, Demo{Question: q, Answer: a})
+				p.Demos = append(p.Demos, Demo{Question: readText(q, false), Answer: readText(a, false)})
+				if next < 0 {
+					break
+				}
 			}
 		}
 		return nil
 	})
 }
 
-// ParseUser fills p's per-call fields from a user message.
+// ParseUser fills p's per-call fields from a user message. It sets
+// p.Previous to nil if the message has no "### Previous" section, and
+// otherwise writes the previous answer to the Peer p.Previous points to (a
+// new one if nil), so that a caller parsing many messages into one Prompt
+// can reuse it, as it reuses p.Peers.
 func ParseUser(s string, p *Prompt) error {
 	seen := false
+	prev := p.Previous
+	p.Previous = nil
 	err := sections(s, func(name, body string) error {
 		switch name {
 		case "Question":
-			p.Question, seen = body, true
+			p.Question, seen = readText(body, true), true
+		case "Previous":
+			ans, c, ok := parseScored(body)
+			if !ok {
+				return fmt.Errorf("%w: previous answer %q", ErrFormat, body)
+			}
+			if prev == nil {
+				prev = new(Peer)
+			}
+			*prev = Peer{Answer: readLine(ans, true, false), Confidence: c}
+			p.Previous = prev
 		case "Peers":
 			p.Peers = p.Peers[:0]
 			for len(body) > 0 {
@@ -281,9 +508,9 @@ func ParseUser(s string, p *Prompt) error {
 				p.Peers = append(p.Peers, pe)
 			}
 		case "Better":
-			p.Better = body
+			p.Better = readText(body, true)
 		case "Worse":
-			p.Worse = body
+			p.Worse = readText(body, true)
 		}
 		return nil
 	})
@@ -299,25 +526,54 @@ func parsePeer(line string) (Peer, bool) {
 	if !ok {
 		return Peer{}, false
 	}
-	agent, rest, ok := strings.Cut(line, ": ")
+	agent, rest, ok := cutAgent(line)
 	if !ok {
 		return Peer{}, false
 	}
-	const conf = " (confidence "
+	ans, c, ok := parseScored(rest)
+	if !ok {
+		return Peer{}, false
+	}
+	return Peer{Agent: readLine(agent, false, true), Answer: readLine(ans, false, false), Confidence: c}, true
+}
+
+// cutAgent cuts a peer line after "- " at the first ": " that is not
+// escaped.
+func cutAgent(line string) (agent, rest string, ok bool) {
+	i := strings.Index(line, ": ")
+	if i >= 0 && strings.IndexByte(line[:i], esc) < 0 {
+		return line[:i], line[i+2:], true
+	}
+	for i := 0; i+1 < len(line); i++ {
+		switch line[i] {
+		case esc:
+			i++ // the escaped character, or one that is not ':'
+		case ':':
+			if line[i+1] == ' ' {
+				return line[:i], line[i+2:], true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// parseScored reads "answer (confidence 0.70)"; without the confidence the
+// whole text is the answer, at confidence 0.5.
+func parseScored(s string) (answer string, confidence float64, ok bool) {
 	i := -1
-	if strings.HasSuffix(rest, ")") {
-		if j := strings.LastIndexByte(rest, '('); j > 0 && strings.HasPrefix(rest[j-1:], conf) {
+	if strings.HasSuffix(s, ")") {
+		if j := strings.LastIndexByte(s, '('); j > 0 && strings.HasPrefix(s[j-1:], conf) {
 			i = j - 1
 		}
 	}
 	if i < 0 {
-		return Peer{Agent: agent, Answer: rest, Confidence: 0.5}, true
+		return s, 0.5, true
 	}
-	c, ok := parseConfidence(rest[i+len(conf) : len(rest)-1])
+	c, ok := parseConfidence(s[i+len(conf) : len(s)-1])
 	if !ok {
-		return Peer{}, false
+		return "", 0, false
 	}
-	return Peer{Agent: agent, Answer: rest[:i], Confidence: c}, true
+	return s[:i], c, true
 }
 
 // parseConfidence reads the "0.83" FormatAnswer writes without the cost of

@@ -3,9 +3,9 @@ package sim
 import (
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 
-	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/lm/prompt"
 )
@@ -14,15 +14,20 @@ import (
 const (
 	hardSlope  = 0.9 // competence lost per unit of hardness above hardCenter
 	hardCenter = 2
-	tempLin    = 0.3 // temperature penalty = tempLin·T + tempQuad·T²
-	tempQuad   = 0.15
+	tempLin    = 0.15 // temperature penalty = tempLin·T + tempQuad·T²
+	tempQuad   = 0.1
 
-	// The error draw is a sum of three logistic draws whose weights' squares
-	// add up to 1: one per question (shared by all models and prompts), one
-	// per (model, question) and one per full prompt (and sample).
+	// The error draw at temperature 0 is a sum of three logistic draws
+	// whose weights' squares add up to 1: one per question (shared by all
+	// models and prompts), one per (model, question) and one per (model,
+	// prompt content, question).
 	wQuestion = 0.7416 // √0.55
 	wModel    = 0.4472 // √0.20
 	wPrompt   = 0.5    // √0.25
+	// Sampling: at temperature T the draw is √(1−s)·(the draw at T=0) +
+	// √s·(a per-sample draw), s = sampleMax·T/(T+sampleHalf).
+	sampleMax  = 0.8
+	sampleHalf = 0.5
 
 	confBase  = 0.8 // stated confidence = sigmoid(confBase + confSlope·margin + bias + noise)
 	confSlope = 0.7
@@ -31,11 +36,19 @@ const (
 	unknownMargin = -4.0 // the margin of an answer to a question the model cannot parse
 	copyMargin    = 3    // the margin of an answer copied from a demo of the same question
 
-	moveScale  = 4   // weight of the plurality's pull in the move logit
-	confResist = 1.0 // weight of the agent's own confidence logit against moving
-
 	// zipfMax caps the distractors used; their weights are 1, 1/4, 1/9, ...
 	zipfMax = 8
+
+	// largestHeadroom bounds the prompt gain of the largest model, which
+	// has no larger model to stay below.
+	largestHeadroom = 0.8
+	// headroomShare of the gap to the next larger model's reference
+	// competence is the most a prompt can add.
+	headroomShare = 0.7
+
+	// Reasoning: a reply reasons for about reasonBase·(1+hardness)·factor
+	// tokens before its answer, factor from the instruction.
+	reasonBase = 10
 )
 
 // unknownAnswer is the reply to a question the model cannot parse.
@@ -47,46 +60,53 @@ const (
 	saltModel    = 0x4d_6f64_656c
 	saltWrong    = 0x57_726f_6e67
 	saltConf     = 0x43_6f6e_6600
-	saltMove     = 0x4d_6f76_6500
+	saltSample   = 0x53_616d_706c
 )
 
 // tempPenalty is the competence lost to sampling at temperature t.
 func tempPenalty(t float64) float64 { return tempLin*t + tempQuad*t*t }
 
-// sampleKey is mixed into the draws when sampling, so each sample index
-// (and temperature) gives an independent draw.
-func sampleKey(req *lm.Request) uint64 {
-	return math.Float64bits(req.Temperature) ^ uint64(req.Sample+1)*k2
+// sampleShare is the share of the error draw's variance that is drawn
+// afresh for every sample at temperature t.
+func sampleShare(t float64) float64 { return sampleMax * t / (t + sampleHalf) }
+
+// saturate bounds a prompt gain x (over the reference prompt) by the
+// headroom h; losses are not bounded.
+func saturate(x, h float64) float64 {
+	if x <= 0 {
+		return x
+	}
+	return h * math.Tanh(x/h)
 }
 
-// question is what the model reads off a question text once.
-type question struct {
-	hash uint64
-	ok   bool // a built-in family solved it
-	datasets.Solution
-	ansHash    uint64   // normHash of Answer
-	wrong      []string // the answers it gives when wrong: distractors, or "unknown"
-	wrongHash  []uint64
-	wrongCum   []float64 // cumulative Zipf weights of wrong, last = 1
-	draw       float64   // wQuestion · the per-question logistic draw
-	modelDraws []float64 // wModel · the per-(model, question) draw, by profile index
-}
-
-// competence returns the logit z of answering q right.
-func competence(pr *profile, sys *sysInfo, q *question, temperature float64) float64 {
-	return pr.skill(q.Family) - hardSlope*(q.Hardness-hardCenter) + sys.instrQ + sys.rules +
-		sys.demoEffect(q.Family) + roleFit(sys.role, q.Family) - tempPenalty(temperature)
-}
-
-// pickWrong picks the index of a wrong answer with Zipf-like weights.
-func (q *question) pickWrong(h uint64) int {
+// pickWrong picks the index of a wrong answer with Zipf-like weights
+// 1/(i+1)^a: a = 2 at temperature 0, flatter when sampling (a = 2/(1+T)),
+// as temperature flattens a real model's distribution over answers.
+func (q *question) pickWrong(h uint64, temperature float64) int {
 	u := uniform(h)
-	for i, c := range q.wrongCum {
-		if u < c {
+	if temperature == 0 || len(q.wrong) == 1 {
+		for i, c := range q.wrongCum {
+			if u < c {
+				return i
+			}
+		}
+		return len(q.wrongCum) - 1
+	}
+	a := 2 / (1 + temperature)
+	var w [zipfMax]float64
+	total := 0.0
+	for i := range q.wrong {
+		w[i] = math.Pow(float64(i+1), -a)
+		total += w[i]
+	}
+	u *= total
+	for i := range q.wrong {
+		if u < w[i] {
 			return i
 		}
+		u -= w[i]
 	}
-	return len(q.wrongCum) - 1
+	return len(q.wrong) - 1
 }
 
 // confidence is the stated confidence for a latent margin, from draw h.
@@ -99,123 +119,230 @@ func confidence(pr *profile, margin float64, h uint64) float64 {
 // scratch is the per-call working memory, recycled through a pool.
 type scratch struct {
 	p      prompt.Prompt
+	prev   prompt.Peer // ParseUser's Previous, kept to save an allocation
 	hashes []uint64
+	cands  []candidate
 }
 
 var scratches = sync.Pool{New: func() any {
-	return &scratch{p: prompt.Prompt{Peers: make([]prompt.Peer, 0, 16)}, hashes: make([]uint64, 0, 16)}
+	s := &scratch{p: prompt.Prompt{Peers: make([]prompt.Peer, 0, 16)}, hashes: make([]uint64, 0, 16), cands: make([]candidate, 0, 16)}
+	s.p.Previous = &s.prev
+	return s
 }}
 
 func (s *scratch) release() {
 	clear(s.p.Peers) // do not pin the call's message
-	s.p = prompt.Prompt{Peers: s.p.Peers[:0]}
+	s.prev = prompt.Peer{}
+	s.p = prompt.Prompt{Peers: s.p.Peers[:0], Previous: &s.prev}
 	s.hashes = s.hashes[:0]
+	clear(s.cands)
+	s.cands = s.cands[:0]
 	scratches.Put(s)
 }
 
+// attempt is an agent's own solution in one call.
+type attempt struct {
+	answer  string
+	hash    uint64
+	margin  float64
+	conf    float64
+	noReply bool // the question is not one the model can read
+}
+
+// solve is the agent's own attempt at q: right when its competence beats
+// the error draw. callKey tells samples apart (0 at temperature 0).
+func (m *Model) solve(pr *profile, sys *sysInfo, q *question, temperature float64, withPeers bool, callKey uint64) attempt {
+	key := mix(mix(m.seed^pr.hash, sys.content), q.hash)
+	if temperature > 0 {
+		key = mix(key, callKey^saltSample)
+	}
+	if !q.ok {
+		return attempt{answer: unknownAnswer, hash: normHash(unknownAnswer), margin: unknownMargin,
+			conf: confidence(pr, unknownMargin, mix(key, saltConf)), noReply: true}
+	}
+	for i := range sys.copies {
+		if c := &sys.copies[i]; c.qhash == q.hash && c.answer != "" {
+			return attempt{answer: c.answer, hash: normHash(c.answer), margin: copyMargin, conf: confidence(pr, copyMargin, mix(key, saltConf))}
+		}
+	}
+	wi := q.pickWrong(mix(key, saltWrong), temperature)
+	g := sys.gain[pr.index][q.fam] - pr.gainRef[q.fam]
+	if sys.modes&q.wrongMode[wi] != 0 {
+		g += modeGain
+	}
+	if withPeers {
+		g += roleFit(sys.role, q.Family)
+	}
+	z := pr.skill(q.Family) - hardSlope*(q.Hardness-hardCenter) + saturate(g, pr.headroom[q.fam]) - tempPenalty(temperature)
+	base := mix(mix(m.seed^pr.hash, sys.content), q.hash)
+	e := q.draw + q.modelDraws[pr.index] + wPrompt*logistic(base)
+	if temperature > 0 {
+		s := sampleShare(temperature)
+		e = math.Sqrt(1-s)*e + math.Sqrt(s)*logistic(key)
+	}
+	a := attempt{margin: z - e}
+	if a.margin > 0 {
+		a.answer, a.hash = q.Answer, q.ansHash
+	} else {
+		a.answer, a.hash = q.wrong[wi], q.wrongHash[wi]
+	}
+	a.conf = confidence(pr, a.margin, mix(key, saltConf))
+	return a
+}
+
 // answer is the reply to a TaskAnswer call.
-func (m *Model) answer(pr *profile, sys *sysInfo, user string, extra uint64, req *lm.Request) string {
+func (m *Model) answer(pr *profile, sys *sysInfo, user string, req *lm.Request) string {
 	sc := scratches.Get().(*scratch)
 	defer sc.release()
 	p := &sc.p
-	qtext, rest := user, ""
+	qtext := user
 	if err := prompt.ParseUser(user, p); err == nil {
 		qtext = p.Question
-		const qh = "### Question\n"
-		if n := len(qh) + len(qtext); len(user) >= n && user[:len(qh)] == qh && user[len(qh):n] == qtext {
-			rest = user[n:]
-		} else {
-			rest = user
-		}
 	} else {
 		p.Peers = p.Peers[:0] // not our format: the whole message is the question
+		p.Previous = nil
 	}
 	q := m.question(qtext)
-
-	// The agent's own belief depends on who it is (system message) and the
-	// question, not on its peers: in later rounds it starts from the answer
-	// it gave in round 0.
-	own := mix(mix(m.seed^pr.hash, sys.hash^extra), q.hash)
+	withPeers := len(p.Peers) > 0
+	var callKey uint64
 	if req.Temperature > 0 {
-		own = mix(own, sampleKey(req))
+		// Every call samples afresh: keyed by the sample index, the agent
+		// (its id) and what the call shows beyond the question.
+		callKey = mix(sampleKey(req)^sys.agent, hashString(user, k0))
 	}
-	margin := unknownMargin
-	if q.ok {
-		z := competence(pr, sys, q, req.Temperature)
-		margin = z - q.draw - q.modelDraws[pr.index] - wPrompt*logistic(own)
-	}
-	correct := margin > 0
-	ans, ansHash := q.Answer, q.ansHash
-	if !correct {
-		i := q.pickWrong(mix(own, saltWrong))
-		ans, ansHash = q.wrong[i], q.wrongHash[i]
-	}
-	for i := range sys.copies {
-		if c := &sys.copies[i]; c.qhash == q.hash {
-			ans, ansHash, margin = c.answer, c.ansHash, copyMargin
-			correct = q.ok && ansHash == q.ansHash
-			break
-		}
-	}
-	conf := confidence(pr, margin, mix(own, saltConf))
-
-	if len(p.Peers) > 0 {
-		var restHash uint64
-		if rest != "" {
-			restHash = hashString(rest, k0)
-		}
+	a := m.solve(pr, sys, q, req.Temperature, withPeers, callKey)
+	ans, conf := a.answer, a.conf
+	if withPeers || p.Previous != nil {
 		for i := range p.Peers {
 			sc.hashes = append(sc.hashes, normHash(p.Peers[i].Answer))
 		}
-		v := peerView{peers: p.Peers, hashes: sc.hashes}
-		ans, conf = withPeers(pr, sys.role, q, &v, ans, ansHash, conf, correct, mix(own, restHash^saltMove))
+		ans, conf = m.revise(pr, sys.role, sc, p, &a)
 	}
-	return formatAnswer(ans, conf)
+	return m.reply(sys, q, ans, conf, a.noReply)
 }
 
-// withPeers revises the agent's own answer ans (confidence conf, correct
-// or not) after reading its peers' answers, according to its role.
-func withPeers(pr *profile, role string, q *question, v *peerView, ans string, ansHash uint64, conf float64, correct bool, h uint64) (string, float64) {
-	best, total := v.plurality()
-	if best.count == 0 {
-		return ans, conf
-	}
-	bestAns := v.peers[best.first].Answer
-	bestHash := v.hashes[best.first]
-	share := best.weight / total
+// sampleKey tells apart the samples of a request at temperature > 0.
+func sampleKey(req *lm.Request) uint64 {
+	return math.Float64bits(req.Temperature) ^ uint64(req.Sample+1)*k2
+}
+
+// Weights of the evidence an agent weighs in a debate round or as a judge:
+// its own attempt, its previous answer and its peers' answers, each by the
+// stated confidence.
+type weights struct{ attempt, previous, peer float64 }
+
+func roleWeights(pr *profile, role string) weights {
+	c := pr.Conformity
 	switch role {
 	case roleJudge:
-		// A judge who knows the answer picks it when a peer offers it;
-		// otherwise it goes with the weighted plurality.
-		if correct {
-			if t := v.support(q.ansHash); t.count > 0 {
-				return v.peers[t.first].Answer, conf
-			}
-		}
-		return bestAns, 0.5*conf + 0.5*best.meanConf()
+		return weights{attempt: 3 * (1.2 - c), previous: 0, peer: 0.6 * c}
 	case roleCritic:
-		// A critic who knows the answer flags a wrong plurality and
-		// answers its own; otherwise it endorses the plurality.
-		if correct {
-			if bestHash == ansHash {
-				conf = 1 - (1-conf)*(1-0.5*share)
-			}
-			return ans, conf
+		return weights{attempt: 1.0, previous: 1.3, peer: 1.3 * c}
+	}
+	return weights{attempt: 0.6, previous: 1.4, peer: 2 * c}
+}
+
+// candidate is one answer on the table in a revision.
+type candidate struct {
+	text    string
+	hash    uint64
+	score   float64
+	confSum float64
+	n       int
+	order   int // 0 previous, 1 attempt, 2+ peers: breaks ties
+}
+
+// revise weighs the agent's own attempt, its previous answer and its
+// peers' answers by role and stated confidence, and returns the answer with
+// the most weight and its new confidence. A judge picks one of its peers'
+// answers; the others may keep their own.
+func (m *Model) revise(pr *profile, role string, sc *scratch, p *prompt.Prompt, a *attempt) (string, float64) {
+	w := roleWeights(pr, role)
+	judge := role == roleJudge && len(p.Peers) > 0
+	cs := sc.cands[:0]
+	add := func(text string, h uint64, conf, weight float64, order int) {
+		if h == 0 {
+			return
 		}
-		return bestAns, best.meanConf()
+		conf = min(max(conf, 0), 1)
+		for i := range cs {
+			if cs[i].hash == h {
+				cs[i].score += weight * max(conf, minPeerWeight)
+				cs[i].confSum += conf
+				cs[i].n++
+				cs[i].order = min(cs[i].order, order)
+				return
+			}
+		}
+		cs = append(cs, candidate{text: text, hash: h, score: weight * max(conf, minPeerWeight), confSum: conf, n: 1, order: order})
 	}
-	if bestHash == ansHash {
-		return ans, 1 - (1-conf)*(1-0.5*share)
+	for i := range p.Peers {
+		add(p.Peers[i].Answer, sc.hashes[i], p.Peers[i].Confidence, w.peer, 2+i)
 	}
-	// Move to the plurality with a probability rising with its pull and the
-	// agent's conformity, and falling with the agent's confidence.
-	agree := v.support(ansHash).weight
-	pull := best.weight / (best.weight + agree + conf)
-	z := moveScale*(pull-0.5) + pr.conformityLogit - confResist*logit(conf)
-	if uniform(h) < sigmoid(z) {
-		return bestAns, 0.5*conf + 0.5*best.meanConf()
+	if judge {
+		// The judge's attempt supports a candidate it matches; it adds none.
+		for i := range cs {
+			if cs[i].hash == a.hash {
+				cs[i].score += w.attempt * a.conf
+			}
+		}
+	} else {
+		add(a.answer, a.hash, a.conf, w.attempt, 1)
+		if pv := p.Previous; pv != nil {
+			add(pv.Answer, normHash(pv.Answer), pv.Confidence, w.previous, 0)
+		}
 	}
-	return ans, conf * (1 - 0.2*share)
+	sc.cands = cs
+	if len(cs) == 0 {
+		return a.answer, a.conf
+	}
+	best, total := 0, 0.0
+	for i := range cs {
+		total += cs[i].score
+		if cs[i].score > cs[best].score || (cs[i].score == cs[best].score && cs[i].order < cs[best].order) {
+			best = i
+		}
+	}
+	c := &cs[best]
+	share := c.score / total
+	conf := c.confSum / float64(c.n)
+	if c.hash == a.hash {
+		conf = max(conf, a.conf)
+	}
+	conf = 1 - (1-conf)*(1-0.5*share*float64(min(c.n-1, 3))/3)
+	return c.text, min(max(conf, 0.01), 0.99)
+}
+
+// reasoning is the text a reply reasons in: numbered steps, cut to length.
+var reasoning = func() string {
+	var b strings.Builder
+	verbs := []string{"Read what is given", "Note the quantities and names", "Work out the next part", "Combine it with the previous result",
+		"Check the intermediate result", "Compare it with the question", "Carry the result forward", "Re-read the question"}
+	for i := 1; b.Len() < 1<<15; i++ {
+		b.WriteString("Step ")
+		b.WriteString(strconv.Itoa(i))
+		b.WriteString(": ")
+		b.WriteString(verbs[(i*5+i/8)%len(verbs)])
+		b.WriteString(". ")
+	}
+	return b.String()
+}()
+
+// reply writes the reply: a reasoning section of the length the
+// instruction and the question's hardness call for, then the answer and
+// the stated confidence.
+func (m *Model) reply(sys *sysInfo, q *question, ans string, conf float64, noReply bool) string {
+	h := q.Hardness
+	if noReply || h == 0 {
+		h = 1
+	}
+	n := 4 * int(math.Round(reasonBase*(1+h)*sys.reasoning))
+	n = min(max(n, 8), len(reasoning))
+	// Cut at a space so the reasoning ends on a whole word.
+	if i := strings.LastIndexByte(reasoning[:n], ' '); i > 0 {
+		n = i
+	}
+	return "Reasoning: " + reasoning[:n] + "\nAnswer: " + ans + confLines[int(math.Round(min(max(conf, 0), 1)*100))]
 }
 
 // confLines[i] is the reply's confidence line for confidence i/100, as

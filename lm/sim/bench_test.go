@@ -14,7 +14,7 @@ import (
 // message per call; "peers" adds a Peers section of four answers.
 func BenchmarkGenerate(b *testing.B) {
 	exs := examples(b, "arithmetic", 256, 2)
-	sys := prompt.RenderSystem(&prompt.Prompt{Agent: "a1", Role: "solver", Instruction: refInstruction,
+	sys := prompt.RenderSystem(&prompt.Prompt{Agent: "a1", Role: "solver", Instruction: sim.ReferenceInstruction,
 		Demos: []prompt.Demo{{Question: exs[0].Question, Answer: exs[0].Answer}}})
 	for _, bc := range []struct {
 		name  string

@@ -2,7 +2,7 @@ package sim_test
 
 import (
 	"context"
-	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -11,23 +11,6 @@ import (
 	"github.com/mabeam/mabeam/lm/prompt"
 	"github.com/mabeam/mabeam/lm/sim"
 )
-
-// extremeInstructions returns the best and worst of 200 candidate texts by
-// sim.Quality.
-func extremeInstructions() (best, worst string) {
-	bq, wq := -1.0, 1.0
-	for i := range 200 {
-		text := fmt.Sprintf("Solve the problem carefully (variant %d) and give the final answer.", i)
-		q := sim.Quality(text)
-		if q > bq {
-			best, bq = text, q
-		}
-		if q < wq {
-			worst, wq = text, q
-		}
-	}
-	return best, worst
-}
 
 // wrongOf returns the most plausible wrong answer to ex.
 func wrongOf(t testing.TB, ex datasets.Example) string {
@@ -38,37 +21,22 @@ func wrongOf(t testing.TB, ex datasets.Example) string {
 	return s.Distractors[0]
 }
 
-// TestEffects holds the direction of every effect on single calls, on 400
-// medium arithmetic questions.
+// TestEffects holds the direction of each effect on single calls, each as
+// a paired difference at the one-sided 99.9% bound.
 func TestEffects(t *testing.T) {
-	exs := examples(t, "arithmetic", 400, 2)
-	train := examples(t, "arithmetic", 412, 2)[400:] // demos: other questions
-	m := sim.New(nil)
-	base := call{model: "sim-medium", instruction: refInstruction}
-	acc := func(c call) float64 { return accuracy(t, m, c, exs) }
+	m := figureModel()
+	exs := figureExamples(t, "arithmetic", 4000, 2)
+	train := figureExamples(t, "arithmetic", 4012, 2)[4000:]
+	base := call{model: "sim-medium", instruction: sim.ReferenceInstruction}
+	acc := func(c call) []float64 { return singleAcc(t, m, c, exs) }
 	ref := acc(base)
-
-	best, worst := extremeInstructions()
-	cb, cw := base, base
-	cb.instruction, cw.instruction = best, worst
-	if a, b := acc(cb), acc(cw); a < b+0.1 {
-		t.Errorf("instruction quality %.2f vs %.2f: accuracy %.3f vs %.3f, want the better text ahead by 0.1",
-			sim.Quality(best), sim.Quality(worst), a, b)
-	}
-
-	var good, bad []string
-	for i := range 300 {
-		text := fmt.Sprintf("Check step %d twice.", i)
-		if q := sim.Quality(text); q > 0.4 && len(good) < 3 {
-			good = append(good, text)
-		} else if q < -0.4 && len(bad) < 3 {
-			bad = append(bad, text)
+	higher := func(name string, x, y []float64) {
+		t.Helper()
+		if d := pair(x, y); d.lo() <= 0 {
+			t.Errorf("%s: %v, want higher", name, d)
+		} else {
+			t.Logf("%s: %v", name, d)
 		}
-	}
-	cg, cbad := base, base
-	cg.rules, cbad.rules = good, bad
-	if a, b := acc(cg), acc(cbad); a < ref+0.04 || b > ref-0.04 {
-		t.Errorf("rules: accuracy %.3f with good rules, %.3f with bad ones, %.3f with none; want good > none > bad", a, b, ref)
 	}
 
 	demos := func(n int, wrong bool) []prompt.Demo {
@@ -82,76 +50,56 @@ func TestEffects(t *testing.T) {
 		}
 		return ds
 	}
-	prev := ref
-	for _, n := range []int{2, 6} {
-		c := base
-		c.demos = demos(n, false)
-		a := acc(c)
-		if a <= prev {
-			t.Errorf("%d correct demos: accuracy %.3f, not above %.3f", n, a, prev)
-		}
-		prev = a
+	with := func(ds []prompt.Demo) call { c := base; c.demos = ds; return c }
+	higher("2 correct demos vs none", acc(with(demos(2, false))), ref)
+	higher("no demos vs 4 wrong demos", ref, acc(with(demos(4, true))))
+	// Worked examples count by their final answer, however written.
+	var styled []prompt.Demo
+	for i, ex := range train[:4] {
+		a := []string{"Reasoning: add, then subtract.\nAnswer: " + ex.Answer + "\nConfidence: 0.9", "so the total is " + ex.Answer,
+			"$" + ex.Answer, ex.Answer + "."}[i]
+		styled = append(styled, prompt.Demo{Question: ex.Question, Answer: a})
 	}
-	cd := base
-	cd.demos = demos(4, true)
-	if a := acc(cd); a >= ref-0.03 {
-		t.Errorf("4 wrong demos: accuracy %.3f, want clearly below %.3f", a, ref)
+	higher("4 correct demos in mixed styles vs none", acc(with(styled)), ref)
+	var off []prompt.Demo
+	for _, ex := range figureExamples(t, "multihop", 4, 2) {
+		off = append(off, prompt.Demo{Question: ex.Question, Answer: ex.Answer})
 	}
-
-	if other, err := datasets.Lookup("multihop"); err == nil {
-		c := base
-		for _, ex := range other.Generate(4, 1, 2) {
-			c.demos = append(c.demos, prompt.Demo{Question: ex.Question, Answer: ex.Answer})
-		}
-		if a := acc(c); a > ref {
-			t.Errorf("4 multihop demos on arithmetic: accuracy %.3f, above %.3f without demos", a, ref)
-		}
+	if d := pair(acc(with(off)), ref); d.hi() > 0.005 {
+		t.Errorf("4 multihop demos on arithmetic vs none: %v, want no help", d)
 	}
 
-	prev = 0
+	prev := []float64(nil)
 	for _, model := range []string{"sim-small", "sim-medium", "sim-large"} {
 		c := base
 		c.model = model
 		a := acc(c)
-		if a < prev+0.1 {
-			t.Errorf("%s: accuracy %.3f, want at least 0.1 above the smaller model's %.3f", model, a, prev)
+		if prev != nil {
+			higher(model+" vs the smaller model", a, prev)
 		}
 		prev = a
 	}
-
-	hot := 0.0
+	hot := make([]float64, len(exs))
 	for s := range 4 {
 		c := base
 		c.temperature, c.sample = 1.2, s
-		hot += acc(c) / 4
-	}
-	if hot >= ref-0.03 {
-		t.Errorf("temperature 1.2: mean accuracy %.3f, want below temperature 0's %.3f", hot, ref)
-	}
-
-	adv := base
-	adv.model = "sim-adversary"
-	wrongConf, n := 0.0, 0
-	for _, ex := range exs {
-		a, c := reply(t, m, adv.request(ex))
-		if a != ex.Answer {
-			wrongConf += c
-			n++
+		for i, v := range acc(c) {
+			hot[i] += v / 4
 		}
 	}
-	if frac := float64(n) / float64(len(exs)); frac < 0.85 || wrongConf/float64(n) < 0.85 {
-		t.Errorf("sim-adversary: wrong on %.2f of questions with mean confidence %.2f, want mostly wrong and sure", frac, wrongConf/float64(n))
-	}
+	higher("temperature 0 vs 1.2", ref, hot)
 }
 
 // TestPeers holds the direction of the peers' influence: a right majority
 // raises accuracy, a confident wrong majority lowers it, an adversary
-// ignores it, and critics and judges use their own competence.
+// ignores it, critics lean on their own check, and a judge picks among the
+// candidates.
 func TestPeers(t *testing.T) {
-	exs := examples(t, "arithmetic", 400, 2)
-	m := sim.New(nil)
-	base := call{model: "sim-medium", instruction: refInstruction}
-	ref := accuracy(t, m, base, exs)
+	m := figureModel()
+	exs := figureExamples(t, "arithmetic", 3000, 2)
+	base := call{model: "sim-medium", instruction: sim.ReferenceInstruction}
+	acc := func(c call) []float64 { return singleAcc(t, m, c, exs) }
+	ref := acc(base)
 	right := func(ex datasets.Example) []prompt.Peer {
 		return []prompt.Peer{{Agent: "a2", Answer: ex.Answer, Confidence: 0.8}, {Agent: "a3", Answer: ex.Answer, Confidence: 0.7},
 			{Agent: "a4", Answer: wrongOf(t, ex), Confidence: 0.6}}
@@ -162,64 +110,42 @@ func TestPeers(t *testing.T) {
 			{Agent: "a4", Answer: ex.Answer, Confidence: 0.5}}
 	}
 	with := func(c call, peers func(datasets.Example) []prompt.Peer) call { c.peers = peers; return c }
-
-	t.Logf("sim-medium alone: %.3f", ref)
-	if a := accuracy(t, m, with(base, right), exs); a < ref+0.1 {
-		t.Errorf("right peer majority: accuracy %.3f, want at least 0.1 above %.3f", a, ref)
+	if d := pair(acc(with(base, right)), ref); d.lo() < 0.1 {
+		t.Errorf("right peer majority vs alone: %v, want ≥ +10", d)
 	}
-	wrongAcc := accuracy(t, m, with(base, wrong), exs)
-	if wrongAcc > ref-0.1 {
-		t.Errorf("confident wrong peer majority: accuracy %.3f, want at least 0.1 below %.3f", wrongAcc, ref)
+	wrongAcc := acc(with(base, wrong))
+	if d := pair(ref, wrongAcc); d.lo() < 0.1 {
+		t.Errorf("alone vs a confident wrong majority: %v, want ≥ +10", d)
 	}
 	adv := call{model: "sim-adversary"}
-	if a, b := accuracy(t, m, adv, exs), accuracy(t, m, with(adv, right), exs); b > a+0.05 {
-		t.Errorf("sim-adversary moved with its peers: accuracy %.3f alone, %.3f with a right majority", a, b)
+	if d := pair(acc(with(adv, right)), acc(adv)); d.hi() > 0.05 {
+		t.Errorf("sim-adversary with a right majority vs alone: %v, want deaf to its peers", d)
 	}
-
 	critic := with(base, wrong)
-	critic.role, critic.instruction = "critic", ""
-	if a := accuracy(t, m, critic, exs); a < wrongAcc+0.08 || a < ref-0.05 {
-		t.Errorf("critic facing a wrong majority: accuracy %.3f, want near its own %.3f and above a solver's %.3f", a, ref, wrongAcc)
+	critic.role = "critic"
+	if d := pair(acc(critic), wrongAcc); d.lo() <= 0 {
+		t.Errorf("critic vs solver facing a wrong majority: %v, want the critic ahead", d)
 	}
-	// A judge shown one right candidate among two wrong ones picks it with
-	// its own competence; a plurality vote never would.
-	oneRight := func(ex datasets.Example) []prompt.Peer {
-		s, _ := datasets.Solve(ex.Question)
-		return []prompt.Peer{{Agent: "a1", Answer: s.Distractors[0], Confidence: 0.8}, {Agent: "a2", Answer: s.Distractors[0], Confidence: 0.8},
-			{Agent: "a3", Answer: ex.Answer, Confidence: 0.6}}
-	}
-	judge := with(call{model: "sim-medium", role: "judge"}, oneRight)
-	if a := accuracy(t, m, judge, exs); a < 0.4 {
-		t.Errorf("judge with one right candidate: accuracy %.3f, want near its own competence", a)
-	}
-	noneRight := func(ex datasets.Example) []prompt.Peer {
+	judge := with(call{model: "sim-medium", role: "judge"}, func(ex datasets.Example) []prompt.Peer {
 		s, _ := datasets.Solve(ex.Question)
 		return []prompt.Peer{{Agent: "a1", Answer: s.Distractors[1], Confidence: 0.8}, {Agent: "a2", Answer: s.Distractors[1], Confidence: 0.8},
 			{Agent: "a3", Answer: s.Distractors[0], Confidence: 0.6}}
-	}
-	judge.peers = noneRight
-	for _, ex := range exs[:50] {
-		if a, _ := reply(t, m, judge.request(ex)); a != wrongOf(t, ex) && a != mustSolve(t, ex).Distractors[1] {
+	})
+	for _, ex := range exs[:300] {
+		s, _ := datasets.Solve(ex.Question)
+		if a, _ := reply(t, m, judge.request(ex)); a != s.Distractors[0] && a != s.Distractors[1] {
 			t.Fatalf("judge with no right candidate answered %q, not a candidate", a)
 		}
 	}
 }
 
-func mustSolve(t testing.TB, ex datasets.Example) datasets.Solution {
-	s, ok := datasets.Solve(ex.Question)
-	if !ok {
-		t.Fatalf("datasets.Solve failed on %q", ex.Question)
-	}
-	return s
-}
-
 // TestConfidence holds that stated confidence is informative: higher when
-// right, and on average near the accuracy (sim-small is overconfident).
+// right, and on average near the accuracy.
 func TestConfidence(t *testing.T) {
-	exs := examples(t, "arithmetic", 400, 0)
-	m := sim.New(nil)
+	m := figureModel()
+	exs := figureExamples(t, "arithmetic", 2000, 0)
 	for _, model := range []string{"sim-small", "sim-medium", "sim-large"} {
-		c := call{model: model, instruction: refInstruction}
+		c := call{model: model, instruction: sim.ReferenceInstruction}
 		var confRight, confWrong float64
 		var nRight int
 		for _, ex := range exs {
@@ -243,10 +169,9 @@ func TestConfidence(t *testing.T) {
 
 // TestDemoCopy: a demo of the very question asked is copied, as real models do.
 func TestDemoCopy(t *testing.T) {
-	exs := examples(t, "arithmetic", 20, 3)
-	m := sim.New(nil)
-	for _, ex := range exs {
-		c := call{model: "sim-small", demos: []prompt.Demo{{Question: ex.Question, Answer: "12345"}}}
+	m := figureModel()
+	for _, ex := range figureExamples(t, "arithmetic", 20, 3) {
+		c := call{model: "sim-small", demos: []prompt.Demo{{Question: ex.Question, Answer: "Reasoning: ...\nAnswer: 12345"}}}
 		if a, _ := reply(t, m, c.request(ex)); a != "12345" {
 			t.Fatalf("demo of the same question: answered %q, want the demo's answer", a)
 		}
@@ -254,16 +179,18 @@ func TestDemoCopy(t *testing.T) {
 }
 
 // TestProposals holds the generation tasks: the reply format, determinism,
-// and quality rising with the proposer's skill and its grounding.
+// quality rising with the proposer's skill and grounding, and advice that
+// names the worse trajectory's mistake and helps on that mistake.
 func TestProposals(t *testing.T) {
-	m := sim.New(nil)
-	exs := examples(t, "arithmetic", 8, 1)
+	m := figureModel()
+	exs := figureExamples(t, "arithmetic", 8, 1)
 	var demos []prompt.Demo
 	for _, ex := range exs {
 		demos = append(demos, prompt.Demo{Question: ex.Question, Answer: ex.Answer})
 	}
+	medium := profileOf(t, m, "sim-medium").BaseSkill
 	propose := func(model string, nDemos, i int) (string, float64) {
-		p := prompt.Prompt{Task: prompt.TaskProposeInstruction, Role: "solver", Instruction: refInstruction,
+		p := prompt.Prompt{Task: prompt.TaskProposeInstruction, Role: "solver", Instruction: sim.ReferenceInstruction,
 			Demos: demos[:nDemos], Question: "Write a better instruction, attempt " + strconv.Itoa(i) + "."}
 		resp, err := m.Generate(context.Background(), lm.Request{Model: model, Messages: prompt.Render(&p)})
 		if err != nil {
@@ -273,29 +200,13 @@ func TestProposals(t *testing.T) {
 		if !ok || len(text) < 20 {
 			t.Fatalf("proposal reply %q has no instruction", resp.Text)
 		}
-		return text, sim.Quality(text)
-	}
-	advise := func(model string, differ bool, i int) (string, float64) {
-		p := prompt.Prompt{Task: prompt.TaskAdvise, Role: "solver", Question: "q" + strconv.Itoa(i),
-			Better: "Answer: 42 (right)", Worse: "Answer: 42 (right)"}
-		if differ {
-			p.Worse = "Answer: 41 (wrong)"
-		}
-		resp, err := m.Generate(context.Background(), lm.Request{Model: model, Messages: prompt.Render(&p)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		text, ok := prompt.ParseField(resp.Text, "Rule")
-		if !ok {
-			t.Fatalf("advice reply %q has no rule", resp.Text)
-		}
-		return text, sim.Quality(text)
+		return text, sim.Quality(text, medium, "arithmetic")
 	}
 	a, _ := propose("sim-medium", 2, 0)
 	if b, _ := propose("sim-medium", 2, 0); a != b {
 		t.Errorf("the same proposal request gave %q and %q", a, b)
 	}
-	const n = 150
+	const n = 300
 	mean := func(f func(i int) float64) float64 {
 		s := 0.0
 		for i := range n {
@@ -306,12 +217,75 @@ func TestProposals(t *testing.T) {
 	small0 := mean(func(i int) float64 { _, q := propose("sim-small", 0, i); return q })
 	large0 := mean(func(i int) float64 { _, q := propose("sim-large", 0, i); return q })
 	large8 := mean(func(i int) float64 { _, q := propose("sim-large", 8, i); return q })
-	if !(small0+0.05 < large0 && large0+0.03 < large8) {
+	t.Logf("mean proposal quality: small %.3f, large %.3f, large with 8 demos %.3f", small0, large0, large8)
+	if !(small0+0.03 < large0 && large0+0.03 < large8) {
 		t.Errorf("mean proposal quality: small %.3f, large %.3f, large with 8 demos %.3f; want rising", small0, large0, large8)
 	}
-	same := mean(func(i int) float64 { _, q := advise("sim-medium", false, i); return q })
-	differ := mean(func(i int) float64 { _, q := advise("sim-medium", true, i); return q })
-	if differ < same+0.05 {
-		t.Errorf("mean rule quality: %.3f when better and worse differ, %.3f when they do not; want the first higher", differ, same)
+
+	// Advice: the worse trajectory made a given mistake; sim-large names it.
+	qs := figureExamples(t, "arithmetic", 400, 2)
+	named := 0
+	for i, ex := range qs {
+		s, _ := datasets.Solve(ex.Question)
+		p := prompt.Prompt{Task: prompt.TaskAdvise, Role: "solver", Question: ex.Question,
+			Better: "Answer: " + ex.Answer, Worse: "Answer: " + s.Distractors[0]}
+		resp, err := m.Generate(context.Background(), lm.Request{Model: "sim-large", Messages: prompt.Render(&p), Temperature: 1, Sample: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rule, ok := prompt.ParseField(resp.Text, "Rule")
+		if !ok {
+			t.Fatalf("advice reply %q has no rule", resp.Text)
+		}
+		if slices.Contains(sim.RuleModes(rule), s.Modes[0]) {
+			named++
+		}
+	}
+	if frac := float64(named) / float64(len(qs)); frac < 0.6 {
+		t.Errorf("sim-large named the worse trajectory's mistake in %.2f of advice, want most", frac)
+	}
+}
+
+// TestRuleHelpsItsMode: a rule that names a mistake removes that mistake
+// more than it removes others.
+func TestRuleHelpsItsMode(t *testing.T) {
+	m := figureModel()
+	exs := figureExamples(t, "arithmetic", 8000, 2)
+	errorsBy := func(c call) map[string]int {
+		out := map[string]int{}
+		for _, ex := range exs {
+			a, _ := reply(t, m, c.request(ex))
+			if a == ex.Answer {
+				continue
+			}
+			s, _ := datasets.Solve(ex.Question)
+			mode := "other"
+			for i, d := range s.Distractors {
+				if d == a {
+					mode = s.Modes[i]
+				}
+			}
+			out[mode]++
+		}
+		return out
+	}
+	base := call{model: "sim-medium", instruction: sim.ReferenceInstruction}
+	before := errorsBy(base)
+	c := base
+	c.rules = []string{"Apply every step the question states, the last one included."}
+	after := errorsBy(c)
+	target := datasets.ModeLastStep
+	rt := float64(after[target]) / float64(before[target])
+	ot, ob := 0, 0
+	for k, v := range before {
+		if k != target {
+			ob += v
+			ot += after[k]
+		}
+	}
+	ro := float64(ot) / float64(ob)
+	t.Logf("errors of the rule's mode: %d → %d (×%.2f); other errors: %d → %d (×%.2f)", before[target], after[target], rt, ob, ot, ro)
+	if rt > ro-0.15 {
+		t.Errorf("rule naming %s: its errors ×%.2f, others ×%.2f; want its own mode cut clearly more", target, rt, ro)
 	}
 }

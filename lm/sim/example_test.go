@@ -16,7 +16,7 @@ func Example() {
 	p := prompt.Prompt{
 		Agent:       "a1",
 		Role:        "solver",
-		Instruction: "Solve the problem step by step and give the final answer.",
+		Instruction: sim.ReferenceInstruction,
 		Question:    "Mara has 12 apples. She buys 5 more apples. She gives 3 apples to Leo. How many apples does Mara have now?",
 	}
 	for _, model := range []string{"sim-small", "sim-large", "sim-adversary"} {
@@ -26,10 +26,10 @@ func Example() {
 			return
 		}
 		answer, confidence, _ := prompt.ParseAnswer(resp.Text)
-		fmt.Printf("%s: %s (confidence %.2f), %d tokens, $%.6f\n", model, answer, confidence, resp.Usage.Total(), resp.Cost)
+		fmt.Printf("%s: %s (confidence %.2f), %d completion tokens, $%.6f\n", model, answer, confidence, resp.Usage.CompletionTokens, resp.Cost)
 	}
 	// Output:
-	// sim-small: 14 (confidence 0.76), 92 tokens, $0.000017
-	// sim-large: 14 (confidence 0.87), 92 tokens, $0.000360
-	// sim-adversary: 17 (confidence 0.69), 92 tokens, $0.000053
+	// sim-small: 14 (confidence 0.93), 74 completion tokens, $0.000057
+	// sim-large: 14 (confidence 0.89), 74 completion tokens, $0.001365
+	// sim-adversary: 17 (confidence 0.73), 74 completion tokens, $0.000153
 }

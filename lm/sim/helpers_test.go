@@ -11,7 +11,7 @@ import (
 )
 
 // refInstruction is the reference default instruction of the calibration table.
-const refInstruction = "Solve the problem step by step and give the final answer."
+const refInstruction = sim.ReferenceInstruction
 
 // examples returns n generated examples of family at difficulty, skipping
 // the test if the family is not registered yet.

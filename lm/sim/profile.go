@@ -14,11 +14,15 @@ type Profile struct {
 	// Description is one line for docs and `datasets list`-style listings.
 	Description string
 	// Skill is the competence logit per task family (datasets family name)
-	// at medium hardness with a neutral prompt; families missing here use
-	// BaseSkill. Roughly, sigmoid(skill) is the single-call accuracy.
+	// of a solver with ReferenceInstruction, at medium hardness and
+	// temperature 0; families missing here use BaseSkill. Roughly,
+	// sigmoid(skill) is the single-call accuracy.
 	Skill map[string]float64
-	// BaseSkill is the competence logit on families missing from Skill and
-	// also sets how good the model's proposals (instructions, rules) are.
+	// BaseSkill is the competence logit on families missing from Skill. It
+	// also orders the models by size: it sets how much a procedure in the
+	// instruction helps (more for larger models), how good the model's
+	// proposals are, and which model is "the next larger" whose reference
+	// competence bounds this one's prompt gains.
 	BaseSkill float64
 	// PromptPrice and CompletionPrice are US dollars per million prompt and
 	// completion tokens; zero means free.
@@ -51,17 +55,17 @@ func DefaultProfiles() []Profile {
 		{
 			Name:        "sim-adversary",
 			Description: "confidently wrong: mostly wrong, very sure of itself, ignores its peers",
-			Skill:       map[string]float64{famArithmetic: -2.8, famMultihop: -2.8, famLogic: -2.8},
+			Skill:       map[string]float64{famArithmetic: -2.7, famMultihop: -2.7, famLogic: -2.7},
 			BaseSkill:   -2.8,
 			PromptPrice: 0.5, CompletionPrice: 1.5,
 			Latency: 250 * time.Millisecond, PromptTokenLatency: 20 * time.Microsecond, CompletionTokenLatency: 8 * time.Millisecond,
 			Conformity:     0.02,
-			ConfidenceBias: 4.5,
+			ConfidenceBias: 2.4,
 		},
 		{
 			Name:        "sim-large",
 			Description: "large model: strong on every family, expensive and slow",
-			Skill:       map[string]float64{famArithmetic: 1.1, famMultihop: 1.4, famLogic: 1.2},
+			Skill:       map[string]float64{famArithmetic: 1.2, famMultihop: 1.5, famLogic: 1.3},
 			BaseSkill:   1.2,
 			PromptPrice: 3, CompletionPrice: 15,
 			Latency: 400 * time.Millisecond, PromptTokenLatency: 40 * time.Microsecond, CompletionTokenLatency: 15 * time.Millisecond,
@@ -71,7 +75,7 @@ func DefaultProfiles() []Profile {
 		{
 			Name:        "sim-medium",
 			Description: "medium model: right a bit more often than not on medium problems",
-			Skill:       map[string]float64{famArithmetic: 0.18, famMultihop: 0.2, famLogic: 0.0},
+			Skill:       map[string]float64{famArithmetic: 0.28, famMultihop: 0.3, famLogic: 0.1},
 			BaseSkill:   0.1,
 			PromptPrice: 0.5, CompletionPrice: 1.5,
 			Latency: 250 * time.Millisecond, PromptTokenLatency: 20 * time.Microsecond, CompletionTokenLatency: 8 * time.Millisecond,
@@ -81,7 +85,7 @@ func DefaultProfiles() []Profile {
 		{
 			Name:        "sim-small",
 			Description: "small model: cheap and fast, weak at multi-step reasoning, follows the crowd",
-			Skill:       map[string]float64{famArithmetic: -0.8, famMultihop: -0.8, famLogic: -0.8},
+			Skill:       map[string]float64{famArithmetic: -0.7, famMultihop: -0.7, famLogic: -0.7},
 			BaseSkill:   -0.6,
 			PromptPrice: 0.15, CompletionPrice: 0.6,
 			Latency: 150 * time.Millisecond, PromptTokenLatency: 10 * time.Microsecond, CompletionTokenLatency: 4 * time.Millisecond,
@@ -115,10 +119,13 @@ func (p Profile) clone() Profile {
 // profile is a Profile prepared for fast calls.
 type profile struct {
 	Profile
-	index           int     // position in Model.byIndex
-	hash            uint64  // of the name, mixed into every draw
-	conformityLogit float64 // logit(Conformity)
-	proposals       int     // candidates a proposal is the best of, before grounding
+	index     int     // position in Model.byIndex
+	hash      uint64  // of the name, mixed into every draw
+	size      float64 // sizeFactor(BaseSkill)
+	proposals int     // candidates a proposal is the best of, before grounding
+	// gainRef is the gain of ReferenceInstruction and headroom the most a
+	// prompt adds over it, by family index.
+	gainRef, headroom [numFamilies]float64
 }
 
 func (p *profile) skill(family string) float64 {
@@ -153,15 +160,39 @@ func roleFit(role, family string) float64 {
 	case roleCritic:
 		switch family {
 		case famArithmetic, famLogic:
-			return 0.1
+			return 0.05
 		}
-		return 0.05
+		return 0.03
 	case roleJudge:
 		switch family {
 		case famMultihop:
-			return 0.35
+			return 0.5
 		}
-		return 0.2
+		return 0.4
 	}
 	return 0
+}
+
+// prepareProfiles sets each profile's reference gain and headroom per
+// family: the gain of ReferenceInstruction (what Skill is measured with),
+// and the most a prompt may add to it, headroomShare of the gap to the
+// reference competence of the next larger model (by BaseSkill), or
+// largestHeadroom for the largest.
+func (m *Model) prepareProfiles() {
+	ref := readFeatures(ReferenceInstruction)
+	for _, pr := range m.byIndex {
+		for fi, fam := range familyNames {
+			pr.gainRef[fi] = ref.quality(pr.size, fam)
+			var next *profile
+			for _, o := range m.byIndex {
+				if o.BaseSkill > pr.BaseSkill && (next == nil || o.BaseSkill < next.BaseSkill) {
+					next = o
+				}
+			}
+			pr.headroom[fi] = largestHeadroom
+			if next != nil {
+				pr.headroom[fi] = max(headroomShare*(next.skill(fam)-pr.skill(fam)), 0.05)
+			}
+		}
+	}
 }

@@ -30,7 +30,7 @@ var (
 			"Split the problem into parts", "Decide what must be found, then find it"},
 	}
 	manners = []string{"step by step", "carefully", "one step at a time", "methodically", "from first principles",
-		"without skipping steps", "as an expert would", "briefly"}
+		"without skipping steps", "as an expert would", "briefly", "quickly"}
 	checks = []string{"", " and check each intermediate result", " and verify the result against the question",
 		" and double-check every number", " and keep track of each fact you use", " and re-read the question before answering",
 		" and watch for distracting details"}
@@ -51,26 +51,43 @@ func pickPhrase(xs []string, h uint64, salt uint64) string {
 	return xs[mix(h, salt)%uint64(len(xs))]
 }
 
-// instructionText composes candidate instruction h for role.
-func instructionText(role string, h uint64) string {
+// instructionText composes candidate instruction h for role, grounded in
+// family fam (famOther: no grounding).
+func instructionText(role string, fam int, h uint64) string {
 	ls, ok := leads[role]
 	if !ok {
 		ls = leads[roleSolver]
 	}
-	return pickPhrase(ls, h, 1) + " " + pickPhrase(manners, h, 2) + pickPhrase(checks, h, 3) + "." + pickPhrase(finishes, h, 4)
+	return pickPhrase(ls, h, 1) + " " + pickPhrase(manners, h, 2) + pickPhrase(checks, h, 3) +
+		pickPhrase(familyClauses[fam], h, 8) + "." + pickPhrase(finishes, h, 4)
 }
 
-// ruleText composes candidate rule h.
-func ruleText(h uint64) string {
-	return pickPhrase(openers, h, 5) + " " + pickPhrase(conditions, h, 6) + ", " + pickPhrase(actions, h, 7) + "."
+// ruleText composes candidate rule h; mode >= 0 is the error mode it
+// addresses, else it is generic advice.
+func ruleText(h uint64, mode int) string {
+	action := pickPhrase(actions, h, 7)
+	if mode >= 0 {
+		action = pickPhrase(errorModes[mode].advice, h, 7)
+	}
+	return pickPhrase(openers, h, 5) + " " + pickPhrase(conditions, h, 6) + ", " + action + "."
 }
 
-// bestOf returns the candidate of highest Quality among k.
-func bestOf(k int, base uint64, compose func(uint64) string) string {
+// familyClauses ground a proposal in the family its demos show.
+var familyClauses = [numFamilies][]string{
+	{" and keep track of every quantity and operation", " and recompute each number before the next step"},
+	{" and trace each fact back to its paragraph in the context", " and follow the chain of facts one hop at a time"},
+	{" and write the comparisons as one order before answering", " and check the order against every clue"},
+	{""},
+}
+
+// bestOf returns the candidate of highest quality, for a model of size
+// factor size on family, among k.
+func bestOf(k int, base uint64, size float64, family string, compose func(uint64) string) string {
 	best, bestQ := "", 0.0
 	for j := range k {
 		t := compose(mix(base, uint64(j)+1))
-		if q := Quality(t); best == "" || q > bestQ {
+		f := readFeatures(t)
+		if q := f.quality(size, family); best == "" || q > bestQ {
 			best, bestQ = t, q
 		}
 	}
@@ -79,20 +96,48 @@ func bestOf(k int, base uint64, compose func(uint64) string) string {
 
 // propose is the reply to a TaskProposeInstruction or TaskAdvise call: the
 // best of k candidate texts, k growing with the proposer's skill and with
-// how much its input tells it.
-func (m *Model) propose(pr *profile, sys *sysInfo, user string, extra uint64, req *lm.Request) string {
-	base := mix(mix(m.seed^pr.hash, sys.hash^extra), hashString(user, k0))
+// how much its input tells it. An instruction proposal grounded in demos
+// of one family speaks that family's language; advice names the mistake
+// the worse trajectory made, if the proposer recognises it.
+func (m *Model) propose(pr *profile, sys *sysInfo, user string, req *lm.Request) string {
+	base := mix(mix(m.seed^pr.hash, sys.content), hashString(user, k0))
 	if req.Temperature > 0 {
-		base = mix(base, sampleKey(req))
+		base = mix(base, sampleKey(req)^sys.agent)
 	}
 	k := pr.proposals
+	const judgeSize = 1 // proposers judge their candidates as a medium model would
 	if sys.task == prompt.TaskAdvise {
 		var p prompt.Prompt
+		mode := -1
+		fam := ""
 		if prompt.ParseUser(user, &p) == nil && strings.TrimSpace(p.Better) != strings.TrimSpace(p.Worse) {
 			k += adviceCandidates
+			q := m.question(p.Question)
+			fam = q.Family
+			if w := normHash(finalText(p.Worse)); q.ok && w != q.ansHash {
+				for i, h := range q.wrongHash {
+					if h == w && q.wrongMode[i] != 0 && uniform(mix(base, saltWrong)) < recognise(pr) {
+						for b := range errorModes {
+							if q.wrongMode[i] == 1<<b {
+								mode = b
+							}
+						}
+					}
+				}
+			}
 		}
-		return "Rule: " + bestOf(k, base, ruleText)
+		return "Rule: " + bestOf(k, base, judgeSize, fam, func(h uint64) string { return ruleText(h, mode) })
 	}
 	k += min(sys.nDemos/demosPerCandidate, maxDemoCandidates)
-	return "Instruction: " + bestOf(k, base, func(h uint64) string { return instructionText(sys.role, h) })
+	fam := famOther
+	for fi, n := range sys.demoFamilies {
+		if n > 0 && (fam == famOther || n > sys.demoFamilies[fam]) {
+			fam = fi
+		}
+	}
+	return "Instruction: " + bestOf(k, base, judgeSize, familyNames[fam], func(h uint64) string { return instructionText(sys.role, fam, h) })
 }
+
+// recognise is the chance a proposer names the mistake a wrong answer
+// came from: larger models read trajectories better.
+func recognise(pr *profile) float64 { return sigmoid(0.5 + 1.2*pr.BaseSkill) }
