@@ -31,6 +31,15 @@ func solvers(n int, model string) []team.AgentSpec {
 	return out
 }
 
+// sampled sets every agent's temperature: identical agents at temperature
+// 0 give identical answers, so a vote needs sampling to differ.
+func sampled(as []team.AgentSpec, temperature float64) []team.AgentSpec {
+	for i := range as {
+		as[i].Temperature = temperature
+	}
+	return as
+}
+
 func ids(as []team.AgentSpec) []string {
 	out := make([]string, len(as))
 	for i, a := range as {
@@ -43,11 +52,11 @@ var presets = []preset{
 	{"single", "one sim-medium solver", func() team.Spec {
 		return team.Spec{Agents: solvers(1, "sim-medium")}
 	}},
-	{"vote5", "five sim-medium solvers, majority vote, no debate", func() team.Spec {
-		return team.Spec{Agents: solvers(5, "sim-medium")}
+	{"vote5", "five sim-medium solvers sampled at temperature 0.7, majority vote, no debate", func() team.Spec {
+		return team.Spec{Agents: sampled(solvers(5, "sim-medium"), 0.7)}
 	}},
-	{"debate5", "five sim-medium solvers, 2-round mesh debate, majority", func() team.Spec {
-		as := solvers(5, "sim-medium")
+	{"debate5", "five sim-medium solvers at temperature 0.7, 2-round mesh debate, majority", func() team.Spec {
+		as := sampled(solvers(5, "sim-medium"), 0.7)
 		return team.Spec{Agents: as, Edges: team.EdgesOf(space.Mesh(ids(as))), Rounds: 2}
 	}},
 	{"judge4", "three sim-medium solvers and a sim-large judge", func() team.Spec {

@@ -73,8 +73,8 @@ func TestRuleGainDecays(t *testing.T) {
 		best = max(best, gainOf(m, &prompt.Prompt{Instruction: ReferenceInstruction, Rules: []string{r}}, "arithmetic")-base)
 	}
 	all := gainOf(m, &prompt.Prompt{Instruction: ReferenceInstruction, Rules: rules}, "arithmetic") - base
-	if best <= 0 || all >= 1/(1-ruleDecay)*best {
-		t.Errorf("20 good rules add %.3f, the best one alone %.3f: want each further rule to count less (< %.1f×)", all, best, 1/(1-ruleDecay))
+	if best <= 0 || all >= 2.5*best { // 2.5 = 1/(1-ruleDecay) at ruleDecay 0.6
+		t.Errorf("20 good rules add %.3f, the best one alone %.3f: want each further rule to count less (< 2.5×)", all, best)
 	}
 	bad := gainOf(m, &prompt.Prompt{Instruction: ReferenceInstruction, Rules: []string{"Guess the answer quickly."}}, "arithmetic")
 	if bad >= base {

@@ -223,7 +223,7 @@ func TestQuality(t *testing.T) {
 	if mh, ar := sim.Quality(facts, 0.1, "multihop"), sim.Quality(facts, 0.1, "arithmetic"); mh <= ar+0.1 {
 		t.Errorf("multihop vocabulary: %.3f on multihop vs %.3f on arithmetic", mh, ar)
 	}
-	if g, ng := sim.Quality("Guess.", 0.1, "logic"), sim.Quality("Do not guess.", 0.1, "logic"); g >= 0 || ng <= g {
+	if g, ng := sim.Quality("Guess.", 0.1, "logic"), sim.Quality("Do not guess.", 0.1, "logic"); g >= 0 || ng <= g+0.3 {
 		t.Errorf("Quality(\"Guess.\") = %.3f, Quality(\"Do not guess.\") = %.3f", g, ng)
 	}
 	if c, nc := sim.Quality("Check your work.", 0.1, "logic"), sim.Quality("Do not check your work.", 0.1, "logic"); nc >= c || nc >= 0 {
