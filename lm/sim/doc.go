@@ -6,113 +6,235 @@
 // # What a call does
 //
 // Generate reads the rendered chat messages with lm/prompt (ParseSystem,
-// ParseUser), exactly as a team writes them for a real model. For an
-// answer task it solves the question with datasets.Solve (it never sees a
-// label), decides whether this agent gets it right, and replies with
-// prompt.FormatAnswer text ("Answer: ...\nConfidence: 0.83"). A question no
-// built-in family recognises gets the answer "unknown": use a real model for
-// other data. The reply is a pure function of the seed (Options.Seed), the
-// model name, the messages, the temperature, MaxTokens, and the sample index
-// when the temperature is above 0. Parsed system messages and solved
-// questions are cached by their text, so a call costs a few hundred
-// nanoseconds and one allocation (the reply).
+// ParseUser), exactly as a team writes them for a real model. For an answer
+// task it solves the question with datasets.Solve (it never sees a label),
+// decides whether this agent's own attempt is right, revises it with what
+// the call shows (its previous answer, its peers' answers), and replies
+//
+//	Reasoning: Step 1: ... Step k: ...
+//	Answer: 42
+//	Confidence: 0.83
+//
+// A question no built-in family recognises gets the answer "unknown" (the
+// experiments package refuses such data files under the sim backend). The
+// reply is a pure function of the seed (Options.Seed), the model name, the
+// messages, the temperature, MaxTokens and, above temperature 0, the sample
+// index. Parsed system messages and solved questions are cached by their
+// text, so a call costs well under a microsecond and one allocation (the
+// reply).
 //
 // # The competence model
 //
-// Each answer call has a competence logit
+// An agent's attempt has a competence logit
 //
-//	z = skill[model][family] − 0.9·(hardness − 2) + q(instruction) + rules + demos + role fit − temperature penalty
+//	z = Skill[model][family] − 0.9·(hardness − 2) + saturate(G − G_ref, H) − (0.15·T + 0.1·T²)
 //
-// where hardness is datasets.Solution.Hardness (1 easy .. 3 hard) and
+// Skill is the competence with ReferenceInstruction at medium hardness and
+// temperature 0 (hardness is datasets.Solution.Hardness, 1 easy .. 3 hard).
+// G is the prompt's gain: instruction quality + rules + demos (+ the role's
+// fit, in calls that have peers to act on), and G_ref that of the reference
+// prompt. Gains above the reference saturate, H·tanh(x/H), with headroom
+// H = 0.7 × the gap to the next larger model's Skill (0.8 for the largest),
+// so no prompt lifts a model to the next one's reference accuracy; losses
+// do not saturate.
 //
-//   - q(instruction) = Quality(text), a hash of the normalised instruction
-//     mapped to a triangular spread on ±0.6; the empty instruction has
-//     QualityEmpty. Different texts matter and must be searched for.
-//   - rules: each rule's Quality, weighted 0.4, 0.24, 0.14, ... (best first
-//     for good rules, worst first for bad ones), so extra rules help less.
-//   - demos: demos of the question's family whose answer the model finds
-//     right (it solves the demo's question) add up to +0.5 with diminishing
-//     returns, each worth 0.6..1.4 of a demo by a hash of its question;
-//     demos with wrong answers take up to −0.6; demos of other families cost
-//     0.03 each (at most 0.15). A demo of the very question asked is copied.
-//   - role fit (solver 0; planner +0.15 arithmetic, +0.35 multihop, −0.1
-//     logic; critic +0.1; judge +0.2, +0.35 on multihop).
-//   - temperature penalty 0.3·T + 0.15·T².
+//   - Instruction quality comes from features of the text, matched on its
+//     squashed form (lower-case letters and digits only, so white space,
+//     case and punctuation never matter): cue classes, each worth 1 − 0.5^n
+//     of its weight for n distinct cues — a procedure ("step by step",
+//     "show your work": 0.40 × a size factor, 0.73 for sim-small, 1.05 for
+//     sim-medium, 1.54 for sim-large, as chain-of-thought gains grow with
+//     scale), checking ("verify", "re-read": 0.30), focus on the answer
+//     (0.15), and the task's own vocabulary (0.30, on that family only:
+//     "quantity", "operation" for arithmetic; "context", "fact", "hop" for
+//     multihop; "order", "constraint" for logic); harmful cues add their
+//     own negative weights ("wrong" −0.9, "guess" −0.5, "random" −0.5,
+//     "skip" −0.25, ...). A negator ("not", "never", "avoid", "without")
+//     turns the next cue around: "do not guess" is mild advice, "do not
+//     check" hurts. A conditional ("if", "whether") makes a harmful cue a
+//     condition: "if an answer is wrong, correct it" does no harm. Long
+//     texts (beyond about 50 words) and repetition (the share of repeated
+//     six-letter windows, × 0.6) cost a little, and a small idiosyncratic
+//     remainder (the mean of a per-trigram draw, ±0.12) lets texts with the
+//     same cues differ, so that texts sharing most trigrams score nearby.
+//     The empty instruction has QualityEmpty (0). Quality exposes it.
+//   - Rules: each distinct rule (by squashed text) has a quality like an
+//     instruction's, weighted 0.4, 0.24, 0.14, ... best first (worst first
+//     for harmful ones). A rule that names an error mode (RuleModes: "apply
+//     every step, the last one included" names last-step) adds 0.7 on the
+//     questions where that mistake is the one the agent would make, and
+//     nothing elsewhere. Each family's distractors come from a few modes
+//     (datasets.Solution.Modes).
+//   - Demos: distinct demos (by squashed question) of the question's family
+//     whose final answer is right add up to +0.5, 0.5·(1 − e^(−0.45·n)) with
+//     n the weighted count (each demo worth 0.6..1.4 by a hash of its
+//     question); wrong ones take up to −0.6; demos of other families cost
+//     0.03 each, at most 0.15. A demo's final answer is read as a team reads
+//     an answer: its "Answer:" line (else its last line), then, for numeric
+//     answers, its last number ("$42", "so the total is 42"), for entities,
+//     the last candidate it names. A demo of the very question asked is
+//     copied.
+//   - Role fit, only in calls with peers: judge +0.4 (+0.5 on multihop),
+//     critic +0.05 (+0.03 on multihop), planner +0.15 arithmetic, +0.35
+//     multihop, −0.1 logic: checking candidates is easier than solving.
 //
-// The agent is right when z exceeds an error draw ε, a weighted sum of three
-// standard logistic draws with shares of variance 0.55 per question (the
-// same for every model and prompt: hard examples stay hard), 0.20 per
-// (model, question) (different models err on different questions) and 0.25
-// per full prompt (the system message, hence the agent, and the sample
-// index when T > 0). So the accuracy is close to sigmoid(z), but errors are
-// correlated and voting has limits. The per-prompt draw leaves out the peers'
-// answers, so in a debate round an agent starts from its round-0 answer.
+// # The error draw: noise that behaves like sampling
 //
-// A wrong agent answers one of the question's distractors, chosen with
-// weights 1, 1/4, 1/9, ... (wrong agents often agree). The stated confidence
-// is sigmoid(0.8 + 0.7·(z − ε) + ConfidenceBias + noise), noise triangular on
-// ±2.2: higher when right, on average near the accuracy.
+// The attempt is right when z exceeds an error draw ε. At temperature 0, ε
+// is a weighted sum of three standard logistic draws with variance shares
+// 0.55 per question (shared by every model and prompt: hard questions stay
+// hard), 0.20 per (model, question) and 0.25 per (model, prompt content,
+// question). Prompt content is the squashed task, role, instruction, set of
+// rules and set of demos: agent ids, white space, case and punctuation do
+// not enter it, so two agents that differ only in those answer alike, and
+// identical agents at T=0 answer identically. Above temperature 0 a
+// fraction s = 0.8·T/(T + 0.5) of ε's variance is drawn afresh for every
+// call, keyed by the sample index, the agent's id and what the call shows
+// beyond the question: agents of one team, repeated samples and debate
+// rounds sample independently, so self-consistency and debate help. A wrong
+// attempt answers one of the question's distractors with weights
+// 1/(i+1)^a, a = 2/(1 + T) (wrong agents often agree; sampling flattens the
+// distribution). The stated confidence is sigmoid(0.8 + 0.7·(z − ε) +
+// ConfidenceBias + noise), noise triangular on ±2.2: higher when right.
 //
-// # Peers and roles
+// # Peers, roles and debate
 //
-// When the user message has a Peers section, the agent compares its own
-// answer with the peers' plurality (weighted by their stated confidence). A
-// solver or planner that disagrees moves to the plurality with probability
-// sigmoid(4·(pull − 0.5) + logit(Conformity) − logit(own confidence)), where
-// pull is the plurality's weight against its own answer's support (its own
-// confidence plus the peers who agree): debate helps when most peers are
-// right and hurts when a confident wrong answer dominates. A critic that is
-// right (by its own competence) flags a wrong plurality and keeps its answer,
-// else endorses the plurality. A judge that is right picks the right
-// candidate among the peers' answers when one is present, else it takes the
-// weighted plurality.
+// With peers or a previous answer (lm/prompt's Previous section, which a
+// team sends in every debate round), the agent weighs the candidates on the
+// table by their stated confidences: its own attempt (weight a), its
+// previous answer (p) and each peer's answer (q), and gives the answer with
+// the most weight; agreement raises its confidence. Solvers and planners:
+// a = 0.6, p = 1.4, q = 2·Conformity; critics lean on their own check:
+// a = 1.0, p = 1.3, q = 1.3·Conformity. A judge picks one of the
+// candidates: each scores q = 0.6·Conformity per supporter's confidence,
+// plus 3·(1.2 − Conformity) × its own confidence if the judge's attempt
+// agrees; a judge whose attempt is wrong can pick a wrong candidate. No
+// call depends on whether the agent is right except through its attempt, so
+// a weak judge over strong voters is worse than their majority. An agent
+// starts each debate round from its own previous answer, so debates settle
+// and agents rarely flip back.
+//
+// # Reasoning and cost
+//
+// The reply reasons for about 10·(1 + hardness)·f tokens before its answer,
+// f = 1 + 3·(procedure cues), × 0.3 with brevity cues ("answer only",
+// "concise"): tens to over a hundred tokens. Usage counts the reply's text
+// (lm.EstimateTokens), so cost follows the instruction. A MaxTokens below
+// what the reply needs truncates it, losing the answer line: the reply then
+// parses to a fragment of the reasoning, which is wrong.
 //
 // # Proposals
 //
 // For prompt.TaskProposeInstruction the reply is "Instruction: <text>" and
 // for prompt.TaskAdvise "Rule: <text>", composed from phrase templates. The
-// text is the best by Quality of k candidates: k is 1 for sim-small, 2 for
-// sim-medium and 4 for sim-large (from BaseSkill), plus one per two demos
-// given (up to 4) for a proposal, plus 3 for advice whose Better and Worse
-// trajectories differ.
+// text is the best (by quality for a medium model) of k candidates: k is 1
+// for sim-small, 2 for sim-medium and 4 for sim-large (from BaseSkill),
+// plus one per two demos given (up to 4) for a proposal, plus 3 for advice
+// whose Better and Worse trajectories differ. Demos ground a proposal: their
+// family's vocabulary enters the candidates. Advice recognises the mistake
+// of the worse trajectory's final answer (which distractor it is) with
+// probability sigmoid(0.5 + 1.2·BaseSkill), and then names its error mode.
 //
 // # Profiles
 //
-//	name           skill (arith, multihop, logic)  USD per 1M tokens (prompt / completion)  latency (base + per output token)  conformity  confidence bias
-//	sim-small      −0.8, −0.8, −0.8                0.15 / 0.60                              150 ms + 4 ms                      0.70        +0.3
-//	sim-medium     0.18, 0.2, 0.0                  0.50 / 1.50                              250 ms + 8 ms                      0.50         0
-//	sim-large      1.1, 1.4, 1.2                   3.00 / 15.00                             400 ms + 15 ms                     0.35        −0.1
-//	sim-adversary  −2.8, −2.8, −2.8                0.50 / 1.50                              250 ms + 8 ms                      0.02        +4.5
+//	name           Skill (arith, multihop, logic)  USD per 1M tokens (prompt / completion)  latency (base + per output token)  conformity  confidence bias
+//	sim-small      −0.7, −0.7, −0.7                0.15 / 0.60                              150 ms + 4 ms                      0.70        +0.3
+//	sim-medium     0.28, 0.3, 0.1                  0.50 / 1.50                              250 ms + 8 ms                      0.50         0
+//	sim-large      1.2, 1.5, 1.3                   3.00 / 15.00                             400 ms + 15 ms                     0.35        −0.1
+//	sim-adversary  −2.7, −2.7, −2.7                0.50 / 1.50                              250 ms + 8 ms                      0.02        +2.4
 //
-// sim-adversary is confidently wrong: mostly wrong, very sure, and deaf to
-// its peers. Options.Profiles adds or replaces profiles.
+// sim-adversary is confidently wrong: mostly wrong, as sure of itself as
+// sim-large (median stated confidence 0.79 against 0.79), and deaf to its
+// peers. Options.Profiles adds or replaces profiles.
 //
 // # Calibration
 //
-// Single agent: accuracy of one solver with the reference instruction
-// "Solve the problem step by step and give the final answer." at
-// temperature 0, on 400 generated questions per cell (seed 7), held by
-// TestCalibration to within 0.07:
+// Every figure below is held by a test on a data seed (20261201) and model
+// seed (41) the model was not designed on (design: data seed 7, model seed
+// 0); set MABEAM_SIM_DESIGN=1 to measure on the design seeds. Margins hold
+// at a one-sided 99.9% bound on the paired per-question difference.
+//
+// Single agent (TestCalibration): one solver with ReferenceInstruction at
+// T=0, 1,200 questions a cell, mean of model seeds 41-43; each cell within
+// 0.05 of the surrogate before v2:
 //
 //	family      difficulty  sim-small  sim-medium  sim-large  sim-adversary
-//	arithmetic  1           0.52       0.77        0.88       0.15
-//	arithmetic  2           0.39       0.59        0.79       0.09
-//	arithmetic  3           0.23       0.35        0.63       0.03
-//	multihop    1           0.54       0.74        0.90       0.14
-//	multihop    2           0.33       0.56        0.79       0.07
-//	multihop    3           0.20       0.39        0.64       0.02
-//	logic       1           0.53       0.72        0.89       0.16
-//	logic       2           0.36       0.52        0.78       0.05
-//	logic       3           0.17       0.30        0.63       0.03
+//	arithmetic  1           0.53       0.75        0.89       0.16
+//	arithmetic  2           0.41       0.62        0.80       0.09
+//	arithmetic  3           0.20       0.39        0.63       0.03
+//	multihop    1           0.53       0.76        0.90       0.14
+//	multihop    2           0.35       0.57        0.81       0.07
+//	multihop    3           0.17       0.36        0.63       0.03
+//	logic       1           0.55       0.73        0.90       0.15
+//	logic       2           0.35       0.52        0.77       0.07
+//	logic       3           0.18       0.33        0.60       0.03
 //
-// Teams (package team, team's default instructions), medium arithmetic, 300
-// questions, held by TestTeamCalibration:
+// Teams on medium arithmetic, 2,000 questions (TestTeamCalibration, each
+// within 0.04):
 //
-//	team                                                  accuracy
-//	1 sim-medium solver                                   0.60
-//	5 sim-medium, majority                                0.68
-//	5 sim-medium, mesh, 2 debate rounds                   0.72
-//	4 sim-medium + 1 sim-adversary, mesh, 2 rounds        0.59
-//	5 sim-large (3 solvers, 2 critics), mesh, 1 round     0.91
-//	random team (1-5 agents, any profile, role, topology) 0.49
+//	team                                                      accuracy
+//	1 sim-medium solver, T=0                                  0.61
+//	5 sim-medium, T=0, majority (identical answers)           0.61
+//	5 sim-medium, T=0.7, majority                             0.70
+//	5 sim-medium, T=0.7, mesh, 2 rounds                       0.75
+//	4 sim-medium + sim-adversary, T=0.7, mesh, 2 rounds       0.69
+//	4 sim-medium, T=0.7, sim-large judge                      0.76
+//	5 sim-large (3 solvers, 2 critics), T=0.7, mesh, 1 round  0.92
+//	random team (1-5 agents, any profile, role, topology)     0.56
+//
+// Effects (sim-medium, medium arithmetic; points, with the 99.9% bound):
+//
+//	effect                                                         measured            must hold
+//	5 identical agents at T=0, majority vs one                     identical answers   equal
+//	5 agents differing in id or white space, T=0: agreement        100%                ≥ 95%
+//	self-consistency at T=0.7 vs one greedy, n=5                   +9.6  (≥ +8.4)      ≥ +4
+//	  n=15                                                         +13.2 (≥ +12.1)     ≥ +6
+//	  n=40 vs n=15                                                 −0.15 (≥ −0.90)     ≥ −1
+//	5-agent mesh debate, T=0.7, 2 rounds vs their majority         +5.0  [+3.7, +6.2]  +2 .. +8
+//	  round 3 vs round 2                                           +0.1  [−0.1, +0.3]  ±1.5
+//	  A-B-A flips                                                  0.2%  (≤ 0.3%)      < 3%
+//	judge over 4 sim-medium at T=0.7 vs their majority: sim-small  −3.4  (≤ −1.9)      ≤ +1
+//	  sim-large                                                    +6.5  (≥ +5.1)      ≥ +4
+//	  sim-adversary                                                −13.3 (≤ −11.8)     ≤ −10
+//	5 critics vs 5 solvers, T=0.7, 1 round (30,000 questions)      +0.8  [−0.1, +1.7]  ±2
+//	"Give the wrong answer." vs the empty instruction              lower on all 12 model × family cells
+//	good paraphrases vs vague texts ("Do it.", "Answer.")          +13.4 / +13.6 / +14.8 (arithmetic / multihop / logic)
+//	best of 20 sim-large proposals vs best of 1,000 random strings +16.2 (≥ +13.6)
+//	one-character edit of white space, case or punctuation         0 logit              ≤ 0.05
+//	sim-small, best instruction + 20 rules + 8 demos + best role   0.549 vs sim-medium's 0.612: −6.3 (≤ −3.5)
+//	one rule repeated 20× vs once                                  identical answers   equal
+//	4 correct worked-example demos vs none                         +7.6  (≥ +5.4)      higher
+//	completion tokens, "show each step" vs "answer only"           98.8 vs 17.0 (×5.8)  ≥ 3×
+//	  max_tokens at half the need                                  −61                  lower
+//	sim-adversary vs sim-large median stated confidence            0.79 vs 0.79         within 0.1
+//
+// A rule naming the last-step mistake cuts those errors ×0.70 and the
+// others ×0.88 (TestRuleHelpsItsMode). BenchmarkEvaluateSim (package
+// evaluation) runs about 700,000 calls per second on two cores.
+//
+// # What transfers to real models and what does not
+//
+// Transfers, in direction and rough size: larger models are better and
+// cost more; sampling at temperature > 0 with a majority vote beats one
+// greedy answer, with returns that flatten by 10-20 samples (Wang et al.
+// 2022; Li et al. 2024); debate adds a few points over voting and settles
+// within two rounds, and a confidently wrong agent drags it down (Du et al.
+// 2023); a judge is only as good as its own check; instructions that ask
+// for a procedure and for checking help, more on larger models, and cost
+// completion tokens (Wei et al. 2022); harmful or vague instructions hurt
+// or do nothing; a few correct worked examples help with diminishing
+// returns and wrong ones hurt; advice that names a mistake helps on that
+// mistake; prompt engineering does not turn a small model into a larger
+// one; identical greedy agents add nothing.
+//
+// Does not transfer: the cue lexicon is a small English keyword model, not
+// language understanding — a paraphrase without its cues scores as vague
+// text, and a text stuffed with cues scores well (up to the saturation),
+// so an optimizer that writes instructions can game it in ways a real
+// model would not reward; the sizes of all effects are chosen, not
+// measured on real models; only the three built-in families are answered;
+// reasoning text is filler whose content means nothing; confidences are
+// generated, not elicited; there is no context-length limit, refusal,
+// formatting failure (beyond truncation) or latency variance. Use a real
+// model (later, lm/openai) to confirm any conclusion drawn here.
 package sim

@@ -191,6 +191,7 @@ func TestFigureSampling(t *testing.T) {
 	if d := pair(sc[15], greedy); d.lo() < 0.06 {
 		t.Errorf("self-consistency n=15: %v, want ≥ +6", d)
 	}
+	t.Logf("self-consistency n=40 vs n=15: %v", pair(sc[40], sc[15]))
 	if d := pair(sc[40], sc[15]); d.lo() < -0.01 {
 		t.Errorf("self-consistency n=40 vs n=15: %v, want ≥ −1", d)
 	}
