@@ -128,8 +128,8 @@ func TestHeadroom(t *testing.T) {
 func TestRuleModes(t *testing.T) {
 	for _, em := range errorModes {
 		for _, a := range em.advice {
-			sq, _ := squash(a, nil, nil)
-			if ruleModes(string(sq))&modeBit(em.name) == 0 {
+			sq := squash(a)
+			if ruleModes(sq)&modeBit(em.name) == 0 {
 				t.Errorf("advice %q for %s does not name its mode", a, em.name)
 			}
 		}

@@ -76,8 +76,8 @@ func ruleModes(sq string) uint32 {
 // RuleModes returns the names of the error modes (datasets.Solution.Modes)
 // a rule text addresses, in the order the package knows them.
 func RuleModes(rule string) []string {
-	sq, _ := squash(rule, nil, nil)
-	bits := ruleModes(string(sq))
+	sq := squash(rule)
+	bits := ruleModes(sq)
 	var out []string
 	for i := range errorModes {
 		if bits&(1<<i) != 0 {

@@ -15,7 +15,7 @@ import (
 
 // cueClass groups cues that count together: the n-th distinct cue of a
 // class adds half as much as the one before, so a class saturates at
-// twice the first cue's weight... and repeating one cue counts once.
+// twice the first cue's worth, and repeating one cue counts once.
 type cueClass uint8
 
 const (
@@ -75,6 +75,22 @@ func find(s, stem string, not []string) int {
 		from = pos + 1
 	}
 	return -1
+}
+
+// each calls fn with the end of every occurrence of c's stem in s that no
+// exclusion covers.
+func (c *cue) each(s string, fn func(end int)) {
+	for from := 0; ; {
+		j := strings.Index(s[from:], c.stem)
+		if j < 0 {
+			return
+		}
+		pos := from + j
+		from = pos + 1
+		if !excluded(s, pos, len(c.stem), c.not) {
+			fn(pos + len(c.stem))
+		}
+	}
 }
 
 // excluded reports whether s[pos:pos+n] lies inside an occurrence of one of
@@ -192,50 +208,29 @@ func (f *features) quality(size float64, family string) float64 {
 // with model scale (Wei et al. 2022).
 func sizeFactor(baseSkill float64) float64 { return min(max(1+0.45*baseSkill, 0.3), 2) }
 
-// word is one run of letters and digits of a text, located in its squashed form.
-type word struct{ start, end int }
-
-// squash returns the lower-case letters and digits of s (apostrophes and
-// all other characters dropped) and the words as spans of it. Words are
-// runs of letters and digits in s; an apostrophe does not end a word.
-func squash(s string, buf []byte, words []word) ([]byte, []word) {
-	in := false
+// squash returns the lower-case letters and digits of s (bytes from 0x80
+// up kept as they are); everything else is dropped.
+func squash(s string) string {
+	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
+		switch c := s[i]; {
 		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
+			b = append(b, c+'a'-'A')
 		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c >= 0x80:
-		case c == '\'' && in:
-			continue
-		default:
-			if in {
-				words[len(words)-1].end = len(buf)
-				in = false
-			}
-			continue
+			b = append(b, c)
 		}
-		if !in {
-			words = append(words, word{start: len(buf)})
-			in = true
-		}
-		buf = append(buf, c)
 	}
-	if in {
-		words[len(words)-1].end = len(buf)
-	}
-	return buf, words
+	return string(b)
 }
 
 // readFeatures reads the features of a text.
 func readFeatures(text string) features {
 	var f features
-	sq, _ := squash(text, nil, nil)
-	if len(sq) == 0 {
+	s := squash(text)
+	if s == "" {
 		f.empty = true
 		return f
 	}
-	s := string(sq)
 	// Harmful stems first; their bytes are then masked so "incorrect" does
 	// not also count as "correct".
 	masked := []byte(s)
@@ -268,17 +263,8 @@ func readFeatures(text string) features {
 	negated := make([]bool, len(hits))
 	cond := make([]bool, len(hits))
 	for _, ng := range negators {
-		for from := 0; ; {
-			j := find(s[from:], ng.stem, nil)
-			if j < 0 {
-				break
-			}
-			pos := from + j
-			from = pos + 1
-			if excluded(s, pos, len(ng.stem), ng.not) {
-				continue
-			}
-			end, first := pos+len(ng.stem), -1
+		ng.each(s, func(end int) {
+			first := -1
 			for h := range hits {
 				if p := hits[h].pos; p >= end && p <= end+negScope && (first < 0 || p < hits[first].pos) {
 					first = h
@@ -287,25 +273,16 @@ func readFeatures(text string) features {
 			if first >= 0 {
 				negated[first] = true
 			}
-		}
+		})
 	}
 	for _, cd := range conditionals {
-		for from := 0; ; {
-			j := find(s[from:], cd.stem, nil)
-			if j < 0 {
-				break
-			}
-			pos := from + j
-			from = pos + 1
-			if excluded(s, pos, len(cd.stem), cd.not) {
-				continue
-			}
+		cd.each(s, func(end int) {
 			for h := range hits {
-				if p := hits[h].pos; p >= pos+len(cd.stem) && p <= pos+len(cd.stem)+condScope {
+				if p := hits[h].pos; p >= end && p <= end+condScope {
 					cond[h] = true
 				}
 			}
-		}
+		})
 	}
 	var count [numCueClasses]int
 	harm, turned := 0.0, 0.0

@@ -114,11 +114,11 @@ func (m *Model) system(content string) *sysInfo {
 	var rules []features
 	var ruleKeys []string
 	for _, r := range p.Rules {
-		sq, _ := squash(r, nil, nil)
-		if len(sq) == 0 || slices.Contains(ruleKeys, string(sq)) {
+		sq := squash(r)
+		if len(sq) == 0 || slices.Contains(ruleKeys, sq) {
 			continue
 		}
-		ruleKeys = append(ruleKeys, string(sq))
+		ruleKeys = append(ruleKeys, sq)
 		f := readFeatures(r)
 		rules = append(rules, f)
 		s.modes |= f.modes
@@ -136,11 +136,11 @@ func (m *Model) system(content string) *sysInfo {
 		q := m.question(d.Question)
 		right := q.ok && q.finalRight(d.Answer)
 		s.copies = append(s.copies, demoCopy{qhash: q.hash, answer: strings.Clone(finalText(d.Answer)), right: right})
-		sq, _ := squash(d.Question, nil, nil)
-		if slices.Contains(demoKeys, string(sq)) {
+		sq := squash(d.Question)
+		if slices.Contains(demoKeys, sq) {
 			continue
 		}
-		demoKeys = append(demoKeys, string(sq))
+		demoKeys = append(demoKeys, sq)
 		demos = append(demos, demo{q, right})
 		if q.ok {
 			s.demoFamilies[familyIndex(q.Family)]++
@@ -155,8 +155,8 @@ func (m *Model) system(content string) *sysInfo {
 	key.WriteByte(0)
 	key.WriteString(s.role)
 	key.WriteByte(0)
-	sq, _ := squash(p.Instruction, nil, nil)
-	key.Write(sq)
+	sq := squash(p.Instruction)
+	key.WriteString(sq)
 	for _, r := range ruleKeys {
 		key.WriteByte(1)
 		key.WriteString(r)
