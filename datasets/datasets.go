@@ -5,6 +5,15 @@ import (
 	"sort"
 )
 
+// MaxExamples bounds how many examples one request may make or hold: a
+// config's train + val + test of one dataset, and the --n of the CLI's
+// evaluate and datasets export. A million examples is far beyond what an
+// optimization run scores and still fits in memory (generating them takes
+// about 0.5 GB for arithmetic and 2.3 GB for multihop, the longest
+// family); a larger count is refused up front rather than ended by the
+// kernel's out-of-memory killer.
+const MaxExamples = 1_000_000
+
 // Example is one benchmark item.
 type Example struct {
 	ID       string `json:"id"`

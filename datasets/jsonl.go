@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // File formats understood by Read and LoadFile.
@@ -131,7 +133,14 @@ func Read(r io.Reader, name, format string) ([]Example, error) {
 	)
 	for sc.Scan() {
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
+		b := sc.Bytes()
+		if err := checkUTF8(b); err != nil {
+			return nil, &LineError{name, line, err}
+		}
+		if line == 1 {
+			b = bytes.TrimPrefix(b, utf8BOM) // as editors on Windows write
+		}
+		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
 			if blank == 0 {
 				blank = line
@@ -140,6 +149,9 @@ func Read(r io.Reader, name, format string) ([]Example, error) {
 		}
 		if blank != 0 {
 			return nil, &LineError{name, blank, errors.New("empty line before more examples")}
+		}
+		if err := checkLine(b); err != nil {
+			return nil, &LineError{name, line, err}
 		}
 		if parse == nil {
 			parse = detect(b)
@@ -169,6 +181,76 @@ func Read(r io.Reader, name, format string) ([]Example, error) {
 
 type lineParser func(line []byte) (Example, error)
 
+// utf8BOM is the byte order mark some editors write at the start of a file.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// checkUTF8 refuses a line that is not UTF-8, naming the first bad byte
+// (1-based), which encoding/json would silently replace.
+func checkUTF8(b []byte) error {
+	if utf8.Valid(b) {
+		return nil
+	}
+	i := 0
+	for i < len(b) {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		i += n
+	}
+	return fmt.Errorf("invalid UTF-8 at byte %d (the file must be UTF-8 text)", i+1)
+}
+
+// checkLine refuses a line that is valid JSON but not an object, before a
+// parser reports it in Go's terms.
+func checkLine(b []byte) error {
+	if b[0] == '{' || !json.Valid(b) {
+		return nil // an object, or bad JSON the parser reports
+	}
+	return fmt.Errorf("expected a JSON object, got %s", jsonKind(b[0]))
+}
+
+// jsonKind names the kind of the valid JSON value that starts with c.
+func jsonKind(c byte) string {
+	switch c {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// jsonType names the JSON kind a Go type is decoded from.
+func jsonType(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "another type"
+}
+
 func detect(line []byte) lineParser {
 	var probe struct {
 		Answer  json.RawMessage `json:"answer"`
@@ -194,7 +276,10 @@ func badJSON(err error) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Errorf("field %q is a JSON %s, want %s", te.Field, te.Value, te.Type)
+		if te.Field == "" {
+			return fmt.Errorf("expected a JSON object, got a JSON %s", te.Value)
+		}
+		return fmt.Errorf("field %q is a JSON %s, want %s", te.Field, te.Value, jsonType(te.Type))
 	}
 	return fmt.Errorf("invalid JSON: %v", err)
 }

@@ -99,7 +99,8 @@ func TestReadErrors(t *testing.T) {
 		{FormatJSONL, `{"id":"a","question":"q","answer":"1"}` + "\n" + `{"id":"b","question":"q"}`, `data/x.jsonl:2: missing "answer"`},
 		{FormatJSONL, `{"id":"a","answer":"1"}`, `data/x.jsonl:1: missing "question"`},
 		{FormatJSONL, `{"id":"a","question":"q","answer":"  "}`, `data/x.jsonl:1: empty "answer"`},
-		{FormatJSONL, `{"id":"a","question":"q","answer":1}`, `data/x.jsonl:1: field "answer" is a JSON number, want string`},
+		{FormatJSONL, `{"id":"a","question":"q","answer":1}`, `data/x.jsonl:1: field "answer" is a JSON number, want a string`},
+		{FormatJSONL, `{"id":"a","question":"q","answer":"1","difficulty":1.5}`, `data/x.jsonl:1: field "difficulty" is a JSON number 1.5, want an integer`},
 		{FormatJSONL, `{"id":"a","question":"q",`, `data/x.jsonl:1: invalid JSON`},
 		{FormatJSONL, `{"id":"a","question":"q","answer":"1","difficulty":9}`, `data/x.jsonl:1: difficulty 9 outside 0..3`},
 		{FormatJSONL, `{"id":"a","question":"q","answer":"1"}` + "\n\n" + `{"id":"b","question":"q","answer":"2"}`, `data/x.jsonl:2: empty line`},
@@ -109,6 +110,18 @@ func TestReadErrors(t *testing.T) {
 		{FormatHotpotQA, `{"question":"q","answer":"a"}`, `data/x.jsonl:1: missing "context"`},
 		{FormatHotpotQA, `{"question":"q","answer":"a","context":[["t", "not a list"]]}`, `data/x.jsonl:1: "context"[0] is not`},
 		{FormatAuto, `not json`, `data/x.jsonl:1: invalid JSON`},
+		// Valid JSON that is not an object, in every format.
+		{FormatJSONL, `{"question":"q","answer":"1"}` + "\n" + `["q", "1"]`, `data/x.jsonl:2: expected a JSON object, got an array`},
+		{FormatAuto, `[{"question":"q","answer":"1"}]`, `data/x.jsonl:1: expected a JSON object, got an array`},
+		{FormatGSM8K, `"q #### 1"`, `data/x.jsonl:1: expected a JSON object, got a string`},
+		{FormatHotpotQA, ` 42 `, `data/x.jsonl:1: expected a JSON object, got a number`},
+		{FormatJSONL, `null`, `data/x.jsonl:1: expected a JSON object, got null`},
+		{FormatJSONL, `true`, `data/x.jsonl:1: expected a JSON object, got a boolean`},
+		{FormatJSONL, `[1,`, `data/x.jsonl:1: invalid JSON`},
+		// Not UTF-8 (Latin-1 "é"), and a byte order mark anywhere but at the start.
+		{FormatJSONL, `{"question":"q","answer":"1"}` + "\n" + "{\"question\":\"caf\xe9?\",\"answer\":\"1\"}", `data/x.jsonl:2: invalid UTF-8 at byte 17`},
+		{FormatAuto, "{\"question\":\"q\",\"answer\":\"\xff\"}", `data/x.jsonl:1: invalid UTF-8 at byte 27`},
+		{FormatJSONL, `{"question":"q","answer":"1"}` + "\n\xef\xbb\xbf" + `{"question":"r","answer":"2"}`, `data/x.jsonl:2: invalid JSON`},
 	}
 	for _, tt := range tests {
 		_, err := Read(strings.NewReader(tt.in), "data/x.jsonl", tt.format)
@@ -122,6 +135,28 @@ func TestReadErrors(t *testing.T) {
 	}
 	if _, err := LoadFile(filepath.Join(t.TempDir(), "missing.jsonl"), FormatAuto); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v, want os.ErrNotExist", err)
+	}
+}
+
+// TestReadBOM: a UTF-8 byte order mark at the start of a file is skipped,
+// in every format (the YAML loader skips one too).
+func TestReadBOM(t *testing.T) {
+	for _, format := range Formats() {
+		in := "\xef\xbb\xbf" + `{"id":"b1","question":"Q?","answer":"A #### 1","context":[["T",["S."]]]}` + "\r\n"
+		if format == FormatJSONL || format == FormatAuto {
+			in = "\xef\xbb\xbf" + `{"id":"b1","question":"Q?","answer":"A"}` + "\r\n" + `{"question":"R?","answer":"B"}` + "\n"
+		}
+		exs, err := Read(strings.NewReader(in), "bom.jsonl", format)
+		if err != nil || len(exs) == 0 || exs[0].ID != "b1" {
+			t.Errorf("%s: a file starting with a BOM: %+v, %v", format, exs, err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "bom.jsonl")
+	if err := os.WriteFile(path, []byte("\xef\xbb\xbf{\"question\":\"q\",\"answer\":\"1\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if exs, err := LoadFile(path, ""); err != nil || len(exs) != 1 || exs[0].Question != "q" {
+		t.Errorf("LoadFile of a file with a BOM: %+v, %v", exs, err)
 	}
 }
 

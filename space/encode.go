@@ -167,15 +167,15 @@ func encodeNum(v *Var, in *varInfo, f float64) float64 {
 		if in.hi == in.lo {
 			return 0.5
 		}
-		u = (math.Log(f) - in.lo) / (in.hi - in.lo)
+		u = unlerp(math.Log(f), in.lo, in.hi)
 	case in.levels > 0:
-		k := math.Round((f - v.Low) / v.step())
+		k := math.Round(steps(f, v.Low, v.step()))
 		u = (k + 0.5) / float64(in.levels)
 	default:
 		if in.hi == in.lo {
 			return 0.5
 		}
-		u = (f - in.lo) / (in.hi - in.lo)
+		u = unlerp(f, in.lo, in.hi)
 	}
 	return clamp01(u)
 }
@@ -201,11 +201,11 @@ func (en *Encoder) decodeVar(i int, x []float64) any {
 		u := clamp01(x[0])
 		switch {
 		case v.Log:
-			return in.snap(v, math.Exp(in.lo+u*(in.hi-in.lo)))
+			return in.snap(v, math.Exp(lerp(in.lo, in.hi, u)))
 		case in.levels > 0:
 			return in.grid(v, min(int(u*float64(in.levels)), in.levels-1))
 		}
-		return in.snap(v, v.Low+u*(v.High-v.Low))
+		return in.snap(v, lerp(v.Low, v.High, u))
 	case KindBool:
 		return clamp01(x[0]) >= 0.5
 	case KindChoice, KindComponent:

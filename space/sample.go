@@ -55,9 +55,9 @@ func (s *Space) sampleVar(r *rand.Rand, i int) any {
 		}
 		u := r.Float64()
 		if v.Log {
-			return in.snap(v, math.Exp(in.lo+u*(in.hi-in.lo)))
+			return in.snap(v, math.Exp(lerp(in.lo, in.hi, u)))
 		}
-		return in.snap(v, v.Low+u*(v.High-v.Low))
+		return in.snap(v, lerp(v.Low, v.High, u))
 	case KindChoice, KindComponent:
 		if in.cum == nil {
 			return v.option(r.IntN(v.options()))

@@ -180,3 +180,85 @@ func TestSampleEmptySpace(t *testing.T) {
 		t.Errorf("Sample of empty space = %v, %v", a, err)
 	}
 }
+
+// TestSampleRangeWiderThanMaxFloat: a float range whose width overflows a
+// float64 ([-1.7e308, 1.7e308]: high-low is +Inf) is sampled over all of
+// it, not at its upper bound; so is a stepped one, and Encode/Decode map
+// it both ways. Log and int ranges cannot overflow (log bounds are within
+// ±745; an int range has at most 2^31 points), which the draws check too.
+func TestSampleRangeWiderThanMaxFloat(t *testing.T) {
+	const lo, hi = -1.7e308, 1.7e308
+	s, err := New(Float("x", lo, hi), Float("g", -1.5e308, 1.5e308).WithStep(1e308),
+		Float("l", 5e-324, math.MaxFloat64).WithLog(), Int("n", -(1<<30), 1<<30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := sampleMany(t, s, 3, 2000)
+	var neg, top, xs int
+	grid := map[float64]int{}
+	lbelow1, nneg := 0, 0
+	for _, a := range as {
+		x := a.Float("x")
+		if !(x >= lo && x <= hi) {
+			t.Fatalf("x = %g outside [%g, %g]", x, lo, hi)
+		}
+		if x < 0 {
+			neg++
+		}
+		if x == hi {
+			top++
+		}
+		if math.Abs(x) > 1e306 {
+			xs++
+		}
+		grid[a.Float("g")]++
+		if l := a.Float("l"); l < 1 {
+			lbelow1++
+		} else if math.IsInf(l, 0) {
+			t.Fatalf("l = %g", l)
+		}
+		if a.Int("n") < 0 {
+			nneg++
+		}
+	}
+	if top > 1 || neg < 900 || neg > 1100 || xs < 1900 {
+		t.Errorf("x over 2000 draws: %d at the upper bound, %d negative, %d beyond ±1e306; want spread over the range", top, neg, xs)
+	}
+	for _, want := range []float64{-1.5e308, -0.5e308, 0.5e308, 1.5e308} {
+		found := false
+		for g, n := range grid {
+			if math.Abs(g-want) <= 1e294 && n > 400 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("grid point %g drawn too rarely or never: %v", want, grid)
+		}
+	}
+	if len(grid) != 4 {
+		t.Errorf("g took %d values, want the 4 grid points: %v", len(grid), grid)
+	}
+	// Log-uniform over [5e-324, 1.8e308]: ln bounds -744.44 and 709.78.
+	if f := float64(lbelow1) / 2000; math.Abs(f-744.44/(744.44+709.78)) > 0.05 {
+		t.Errorf("l below 1 in %.3f of draws; want about %.3f", f, 744.44/(744.44+709.78))
+	}
+	if nneg < 900 || nneg > 1100 {
+		t.Errorf("n negative in %d of 2000 draws", nneg)
+	}
+
+	// The default encoding maps such values into [0, 1] and back.
+	for _, x := range []float64{lo, -1e308, 0, 1e308, hi} {
+		a := Assignment{"x": x, "g": 0.5e308, "l": 1.0, "n": 0}
+		u := s.Encode(a)
+		if want := (x/2 - lo/2) / (hi/2 - lo/2); math.Abs(u[0]-want) > 1e-12 {
+			t.Errorf("Encode x=%g: %g, want %g", x, u[0], want)
+		}
+		back := s.Decode(u)
+		if got := back.Float("x"); math.Abs(got-x) > 1e295 {
+			t.Errorf("Decode(Encode(x=%g)) = %g", x, got)
+		}
+		if got := back.Float("g"); got != a["g"] {
+			t.Errorf("Decode(Encode(g=%g)) = %g", a["g"], got)
+		}
+	}
+}

@@ -40,7 +40,7 @@ type varInfo struct {
 
 // grid returns the k-th grid point of numeric variable v, as its value type.
 func (in *varInfo) grid(v *Var, k int) any {
-	x := v.Low + float64(k)*v.step()
+	x := gridPoint(v.Low, k, v.step())
 	if v.Kind == KindInt {
 		return int(math.Round(x))
 	}
@@ -56,7 +56,7 @@ func (in *varInfo) grid(v *Var, k int) any {
 // a continuous variable, as v's value type.
 func (in *varInfo) snap(v *Var, x float64) any {
 	if st := v.step(); st != 0 {
-		k := int(math.Round((x - v.Low) / st))
+		k := int(math.Round(steps(x, v.Low, st)))
 		return in.grid(v, max(0, min(k, in.levels-1)))
 	}
 	return math.Max(v.Low, math.Min(v.High, x))
@@ -232,7 +232,7 @@ func checkNumeric(v *Var) error {
 		return defErr(v.Name, ErrStep, fmt.Sprintf("int step %s not integral", fmtFloat(v.Step)))
 	}
 	if st := v.step(); st > 0 {
-		k := (v.High - v.Low) / st
+		k := steps(v.High, v.Low, st)
 		if math.Abs(k-math.Round(k)) > 1e-9*math.Max(1, k) {
 			return defErr(v.Name, ErrStep, fmt.Sprintf("step %s does not divide high-low %s", fmtFloat(st), fmtFloat(v.High-v.Low)))
 		}

@@ -184,7 +184,45 @@ func (v *Var) levels() int {
 	if st == 0 {
 		return 0
 	}
-	return int(math.Round((v.High-v.Low)/st)) + 1
+	return int(math.Round(steps(v.High, v.Low, st))) + 1
+}
+
+// The numeric helpers below compute what their formula says also when a
+// difference of bounds overflows: a range wider than the largest float64
+// (e.g. [-1.7e308, 1.7e308]) has High-Low = +Inf. For ranges whose
+// differences are finite they compute the formula as written, so results
+// do not change.
+
+// lerp returns lo + u*(hi-lo), for u in [0, 1].
+func lerp(lo, hi, u float64) float64 {
+	if d := hi - lo; !math.IsInf(d, 0) {
+		return lo + u*d
+	}
+	return lo*(1-u) + hi*u // neither term can overflow
+}
+
+// unlerp returns (x-lo)/(hi-lo), the inverse of lerp.
+func unlerp(x, lo, hi float64) float64 {
+	if d, e := hi-lo, x-lo; !math.IsInf(d, 0) && !math.IsInf(e, 0) {
+		return e / d
+	}
+	return (x/2 - lo/2) / (hi/2 - lo/2)
+}
+
+// steps returns (x-lo)/st, the number of steps st from lo to x.
+func steps(x, lo, st float64) float64 {
+	if e := x - lo; !math.IsInf(e, 0) {
+		return e / st
+	}
+	return (x/2 - lo/2) / (st / 2)
+}
+
+// gridPoint returns lo + k*st.
+func gridPoint(lo float64, k int, st float64) float64 {
+	if p := float64(k) * st; !math.IsInf(p, 0) {
+		return lo + p
+	}
+	return 2 * (lo/2 + float64(k)*(st/2))
 }
 
 // options returns the number of choices or components.
