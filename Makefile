@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/experiment
 PKGS    := ./...
 
-.PHONY: all build run test test-short bench lint fmt clean
+.PHONY: all build run test test-short bench lint fmt clean reliability
 
 all: build
 
@@ -12,7 +12,7 @@ build:
 
 # The quickstart: a default team on the built-in surrogate model; no network, no keys.
 run: build
-	./$(BIN) run experiments/quickstart.yaml --db out/quickstart.db --resume
+	./$(BIN) run experiments/quickstart.yaml --resume
 
 # Vet, formatting and the race-enabled test suite (well under 5 minutes on 2 cores).
 test: lint
@@ -35,3 +35,10 @@ fmt:
 
 clean:
 	rm -rf bin out
+
+# The run-integrity figures: 50 kills (SIGKILL, SIGINT, SIGTERM) at random
+# moments with the LM cache on and off, each resumed run's full trial table
+# equal to an uninterrupted run's; 8 concurrent ask processes × 50 rounds.
+reliability:
+	MABEAM_RELIABILITY=50 MABEAM_ASKERS=8 MABEAM_ASK_ROUNDS=50 $(GO) test -count=1 -v -timeout 30m \
+		-run 'TestReliability|TestConcurrentAsk' ./cmd/experiment/

@@ -43,6 +43,14 @@ type Options struct {
 	// KeepTraces keeps every example's team.Result, traces included, in
 	// Report.Results; by default they are dropped after scoring.
 	KeepTraces bool
+	// MaxCalls and MaxCost bound the batch's LM calls and nominal cost; 0
+	// is no bound. A batch that would pass a bound is cut to its longest
+	// prefix (in batch order) within both, and Report.Stopped says so: the
+	// prefix, and so the report, does not depend on the number of workers.
+	// Examples are started in order, and none after the ones started
+	// already reach a bound, so the work is bounded too.
+	MaxCalls int64
+	MaxCost  float64
 }
 
 // ErrNoExamples reports an Evaluate call with an empty batch.
@@ -98,7 +106,8 @@ type Report struct {
 	// messages and bids) the teams report (team.Result.Coordination).
 	Coordination coordination.Overhead
 	Usage        lm.Usage
-	Cost         float64 // US dollars
+	Cost         float64 // US dollars, nominal (what the calls cost uncached)
+	Billed       float64 // US dollars billed: Cost less cache hits
 	// Latency sums the examples' critical-path latencies (the simulated
 	// or measured model time a sequential run would wait).
 	Latency time.Duration
@@ -112,6 +121,9 @@ type Report struct {
 	Examples []ExampleResult
 	// Results are the team results in batch order, with Options.KeepTraces.
 	Results []team.Result
+	// Stopped reports that Options.MaxCalls or MaxCost cut the batch: the
+	// report covers its first N examples only.
+	Stopped bool
 }
 
 // Scores returns the metric of each example's team answer, in batch order.
@@ -135,6 +147,7 @@ type ExampleResult struct {
 
 // record is what is kept of one example until the report is built.
 type record struct {
+	done       bool // the example ran
 	id, answer string
 	score      float64
 	agreement  float64
@@ -144,6 +157,7 @@ type record struct {
 	overhead   coordination.Overhead
 	usage      lm.Usage
 	cost       float64
+	billed     float64
 	latency    time.Duration
 	agents     []agentRecord
 }
@@ -197,10 +211,14 @@ func Evaluate(ctx context.Context, p Program, exs []datasets.Example, metric dat
 	var (
 		next   atomic.Int64
 		done   atomic.Int64
-		mu     sync.Mutex // protects failed
+		mu     sync.Mutex // protects failed, calls and cost
 		failed []*ExampleError
+		calls  int64   // of the finished examples, under a bound
+		cost   float64 // likewise
+		full   atomic.Bool
 		wg     sync.WaitGroup
 	)
+	bounded := opts.MaxCalls > 0 || opts.MaxCost > 0
 	reuser, _ := p.(ResultReuser)
 	if opts.KeepTraces {
 		reuser = nil
@@ -210,6 +228,9 @@ func Evaluate(ctx context.Context, p Program, exs []datasets.Example, metric dat
 			var memo []scored
 			var res team.Result // reused through reuser
 			for {
+				if full.Load() {
+					return
+				}
 				i := int(next.Add(1) - 1)
 				if i >= n || runCtx.Err() != nil {
 					return
@@ -229,6 +250,15 @@ func Evaluate(ctx context.Context, p Program, exs []datasets.Example, metric dat
 				}
 				recs[i].id = exs[i].ID
 				memo = summarize(&recs[i], &res, exs[i].Answer, metric, memo[:0])
+				if bounded {
+					mu.Lock()
+					calls += int64(res.Calls)
+					cost += res.Cost
+					if over(calls, cost, opts) {
+						full.Store(true)
+					}
+					mu.Unlock()
+				}
 				if results != nil {
 					results[i] = res
 				}
@@ -243,10 +273,49 @@ func Evaluate(ctx context.Context, p Program, exs []datasets.Example, metric dat
 	if len(failed) > 0 {
 		return nil, firstFailure(failed)
 	}
+	stopped := false
+	if bounded {
+		k := withinBounds(recs, opts)
+		stopped = k < n
+		recs = recs[:k]
+		if results != nil {
+			results = results[:k]
+		}
+	}
+	if len(recs) == 0 {
+		// Not even the first example fits: nothing was scored.
+		return &Report{Stopped: true, Mean: math.NaN(), CI95: [2]float64{math.NaN(), math.NaN()}, Wall: time.Since(start)}, nil
+	}
 	r := build(recs)
+	r.Stopped = stopped
 	r.Results = results
 	r.Wall = time.Since(start)
 	return r, nil
+}
+
+// over reports whether calls or cost passes a bound of opts.
+func over(calls int64, cost float64, opts *Options) bool {
+	return (opts.MaxCalls > 0 && calls > opts.MaxCalls) || (opts.MaxCost > 0 && cost > opts.MaxCost)
+}
+
+// withinBounds is the length of the longest prefix of recs whose calls and
+// cost stay within opts' bounds. Every record of that prefix has run:
+// examples start in order, and none starts once the finished ones pass a
+// bound, so the ones before any finished one have started too.
+func withinBounds(recs []record, opts *Options) int {
+	var calls int64
+	var cost float64
+	for i := range recs {
+		if !recs[i].done {
+			return i
+		}
+		calls += int64(recs[i].calls)
+		cost += recs[i].cost
+		if over(calls, cost, opts) {
+			return i
+		}
+	}
+	return len(recs)
 }
 
 // firstFailure picks the lowest-indexed failure that is not merely the
@@ -276,6 +345,7 @@ type scored struct {
 
 // summarize scores res into rec. memo is scratch, returned for reuse.
 func summarize(rec *record, res *team.Result, gold string, metric datasets.Metric, memo []scored) []scored {
+	rec.done = true
 	teamNorm := datasets.Normalize(res.Answer)
 	look := func(a string) scored {
 		for _, m := range memo {
@@ -292,7 +362,7 @@ func summarize(rec *record, res *team.Result, gold string, metric datasets.Metri
 	rec.agreement = res.Agreement
 	rec.calls, rec.messages = res.Calls, res.Messages
 	rec.skipped, rec.overhead = res.Skipped, res.Coordination
-	rec.usage, rec.cost, rec.latency = res.Usage, res.Cost, res.Latency
+	rec.usage, rec.cost, rec.billed, rec.latency = res.Usage, res.Cost, res.Billed, res.Latency
 	if len(res.Trace) == 0 {
 		return memo
 	}
@@ -339,6 +409,7 @@ func build(recs []record) *Report {
 		r.Coordination = r.Coordination.Add(rc.overhead)
 		r.Usage = r.Usage.Add(rc.usage)
 		r.Cost += rc.cost
+		r.Billed += rc.billed
 		r.Latency += rc.latency
 		for _, a := range rc.agents {
 			j, ok := index[a.agent]

@@ -102,6 +102,47 @@ func TestWorkersDoNotChangeReport(t *testing.T) {
 	}
 }
 
+// TestBoundsCutAPrefix: a batch that would pass its call or cost bound is
+// cut to the longest prefix within it, the same for any number of workers.
+func TestBoundsCutAPrefix(t *testing.T) {
+	tm, exs := newTeam(t), examples(300)
+	full, err := Evaluate(context.Background(), tm, exs, datasets.ExactMatch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []Options{{MaxCalls: 6*100 + 3}, {MaxCost: full.Cost / 3}, {MaxCalls: 5}} {
+		var first *Report
+		for _, w := range []int{1, 3, 8} {
+			o.Workers = w
+			r, err := Evaluate(context.Background(), tm, exs, datasets.ExactMatch, &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Stopped || (o.MaxCalls > 0 && int64(r.Calls) > o.MaxCalls) || (o.MaxCost > 0 && r.Cost > o.MaxCost) {
+				t.Errorf("bounds %+v: stopped %v, %d calls, cost %g", o, r.Stopped, r.Calls, r.Cost)
+			}
+			if r.N > 0 && r.Examples[r.N-1].ID != exs[r.N-1].ID {
+				t.Errorf("bounds %+v: not a prefix", o)
+			}
+			r.Wall = 0
+			if first == nil {
+				first = r
+			} else if r.N > 0 && !reflect.DeepEqual(r, first) || r.N != first.N {
+				t.Errorf("bounds %+v: %d workers give another report (%d vs %d examples)", o, w, r.N, first.N)
+			}
+		}
+		if o.MaxCalls == 6*100+3 && first.N != 100 {
+			t.Errorf("603 calls at 6 a question: %d examples, want 100", first.N)
+		}
+		if o.MaxCalls == 5 && (first.N != 0 || !math.IsNaN(first.Mean)) {
+			t.Errorf("a bound below one example: %+v", first)
+		}
+	}
+	if r, _ := Evaluate(context.Background(), tm, exs, datasets.ExactMatch, &Options{MaxCalls: 1 << 40}); r.Stopped || r.N != 300 {
+		t.Errorf("a bound never reached cut the batch: %d examples", r.N)
+	}
+}
+
 func TestScoresAndAgents(t *testing.T) {
 	exs := examples(9)
 	r, err := Evaluate(context.Background(), newTeam(t), exs, nil, nil)

@@ -3,7 +3,10 @@ package experiments
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"hash/fnv"
 	"math"
+	"math/rand/v2"
 	"sort"
 
 	"github.com/mabeam/mabeam/store"
@@ -19,35 +22,97 @@ type Comparison struct {
 	// Seeds counts the complete studies with a test score.
 	Seeds int `json:"seeds"`
 	// TestMean is the mean test score over seeds; TestCI its 95%
-	// Student-t interval (NaN bounds with one seed).
+	// interval by the paired hierarchical bootstrap (see Compare).
 	TestMean float64  `json:"test_mean"`
 	TestCI   Interval `json:"test_ci"`
-	// CostUSD and LMCalls are means over seeds.
-	CostUSD float64 `json:"cost_usd"`
-	LMCalls float64 `json:"lm_calls"`
+	// CostUSD, BilledCostUSD and LMCalls are means per study, the final
+	// test evaluations included (CostIncludesTest says so): the nominal
+	// cost (what the calls cost uncached), what was billed, and the calls.
+	CostUSD          float64 `json:"cost_usd_per_study"`
+	BilledCostUSD    float64 `json:"billed_cost_usd_per_study"`
+	LMCalls          float64 `json:"lm_calls_per_study"`
+	CostIncludesTest bool    `json:"cost_includes_test"`
 	// BaselineMean is the mean test score of the unoptimized team; DiffMean
-	// and DiffCI the paired difference (optimized − baseline, per seed)
-	// and its 95% Student-t interval. Zero and NaN when no study has a
+	// and DiffCI the paired difference (optimized − baseline, on the same
+	// test examples) and its 95% interval. Zero and NaN when no study has a
 	// baseline score.
 	BaselineMean float64  `json:"baseline_mean"`
 	DiffMean     float64  `json:"diff_mean"`
 	DiffCI       Interval `json:"diff_ci"`
+	// Method names how the intervals were computed.
+	Method string `json:"ci_method"`
 }
 
-// Compare summarises the complete studies in s (of one experiment, or all
-// when experiment is ""), one row per (experiment, dataset, optimizer),
-// sorted by those keys.
-func Compare(ctx context.Context, s *store.Store, experiment string) ([]Comparison, error) {
-	studies, err := s.Studies(ctx, experiment)
+// CompareOptions select the studies Compare summarises; the zero value
+// means every experiment's latest config.
+type CompareOptions struct {
+	// Experiment, if set, limits the rows to one experiment.
+	Experiment string
+	// All includes every complete study; by default an experiment shows
+	// only the studies of the config it was last run from
+	// (store.Experiment), so seeds or configs it no longer has are left
+	// out.
+	All bool
+}
+
+// Bootstrap settings of Compare's intervals.
+const (
+	bootstrapResamples = 2000
+	bootstrapMethod    = "paired hierarchical bootstrap over seeds and test examples (2000 resamples)"
+)
+
+// Compare summarises the complete studies in s, one row per (experiment,
+// dataset, optimizer), sorted by those keys.
+//
+// The intervals come from a paired hierarchical bootstrap: each resample
+// draws the studies (seeds) with replacement, then within each drawn study
+// its test examples with replacement, the same examples for the optimized
+// team and the baseline, and takes the mean over the drawn studies of each
+// study's mean (and of its paired difference); the interval is the 2.5th
+// to 97.5th percentile of 2,000 resamples. It accounts for the variation
+// between seeds and the sampling of test examples together, so two or
+// three seeds never give a zero-width interval. A study stored before
+// per-example test results were kept contributes its score only. The
+// resampling is seeded by the row's key, so the same store gives the same
+// intervals.
+func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Comparison, error) {
+	studies, err := s.Studies(ctx, o.Experiment)
 	if err != nil {
 		return nil, err
 	}
+	latest := map[string]map[string]bool{} // experiment → its latest studies; nil: no record
 	type key struct{ exp, ds, opt string }
-	type acc struct{ test, base, diff, cost, calls []float64 }
+	type acc struct {
+		units        []unit
+		cost, billed []float64
+		calls        []float64
+		base         bool
+	}
 	groups := map[key]*acc{}
 	for _, st := range studies {
 		if st.Status != store.StatusComplete || st.Result.TestScore == nil || st.Dataset == "" {
 			continue
+		}
+		if !o.All {
+			names, seen := latest[st.Experiment]
+			if !seen {
+				if e, err := s.Experiment(ctx, st.Experiment); err == nil {
+					names = map[string]bool{}
+					for _, n := range e.Studies {
+						names[n] = true
+					}
+				} else if !errors.Is(err, store.ErrNotFound) {
+					return nil, err
+				}
+				latest[st.Experiment] = names
+			}
+			if names != nil && !names[st.Name] {
+				continue
+			}
+		}
+		u, err := studyUnit(ctx, s, &st)
+		if err != nil {
+			return nil, err
 		}
 		k := key{st.Experiment, st.Dataset, st.Optimizer}
 		a := groups[k]
@@ -55,13 +120,13 @@ func Compare(ctx context.Context, s *store.Store, experiment string) ([]Comparis
 			a = &acc{}
 			groups[k] = a
 		}
-		a.test = append(a.test, *st.Result.TestScore)
-		if st.Result.BaselineTestScore != nil {
-			a.base = append(a.base, *st.Result.BaselineTestScore)
-			a.diff = append(a.diff, *st.Result.TestScore-*st.Result.BaselineTestScore)
-		}
+		a.units = append(a.units, u)
+		a.base = a.base || u.hasBase
 		if st.Result.CostUSD != nil {
 			a.cost = append(a.cost, *st.Result.CostUSD)
+		}
+		if st.Result.BilledCostUSD != nil {
+			a.billed = append(a.billed, *st.Result.BilledCostUSD)
 		}
 		if st.Result.LMCalls != nil {
 			a.calls = append(a.calls, float64(*st.Result.LMCalls))
@@ -69,13 +134,26 @@ func Compare(ctx context.Context, s *store.Store, experiment string) ([]Comparis
 	}
 	out := make([]Comparison, 0, len(groups))
 	for k, a := range groups {
-		c := Comparison{Experiment: k.exp, Dataset: k.ds, Optimizer: k.opt, Seeds: len(a.test),
-			CostUSD: mean(a.cost), LMCalls: mean(a.calls)}
-		c.TestMean, c.TestCI = MeanCI(a.test)
+		c := Comparison{Experiment: k.exp, Dataset: k.ds, Optimizer: k.opt, Seeds: len(a.units),
+			CostUSD: mean(a.cost), BilledCostUSD: mean(a.billed), LMCalls: mean(a.calls), CostIncludesTest: true,
+			Method: bootstrapMethod}
+		seed := hashKey(k.exp + "\x00" + k.ds + "\x00" + k.opt)
+		var test, diff []float64
+		c.TestMean, test = bootstrap(a.units, seed, func(u *unit, idx []int) float64 { return u.meanOf(false, idx) })
+		c.TestCI = percentiles(test)
 		c.DiffCI = Interval{math.NaN(), math.NaN()}
-		if len(a.base) > 0 {
-			c.BaselineMean = mean(a.base)
-			c.DiffMean, c.DiffCI = MeanCI(a.diff)
+		if a.base {
+			var bs []unit
+			for _, u := range a.units {
+				if u.hasBase {
+					bs = append(bs, u)
+				}
+			}
+			for _, u := range bs {
+				c.BaselineMean += u.baseScore / float64(len(bs))
+			}
+			c.DiffMean, diff = bootstrap(bs, seed+1, func(u *unit, idx []int) float64 { return u.meanOf(true, idx) })
+			c.DiffCI = percentiles(diff)
 		}
 		out = append(out, c)
 	}
@@ -90,6 +168,128 @@ func Compare(ctx context.Context, s *store.Store, experiment string) ([]Comparis
 		return a.Optimizer < b.Optimizer
 	})
 	return out, nil
+}
+
+// unit is one study's test outcome: per-example scores of the optimized
+// team and their paired differences to the baseline, or, for a study
+// without stored examples, its scores alone.
+type unit struct {
+	best, diff           []float64
+	score, baseScore     float64
+	hasBase, hasExamples bool
+}
+
+// meanOf is the mean of the optimized team's scores (diff false) or of the
+// paired differences (diff true) over the examples idx.
+func (u *unit) meanOf(diff bool, idx []int) float64 {
+	switch {
+	case !u.hasExamples && diff:
+		return u.score - u.baseScore
+	case !u.hasExamples:
+		return u.score
+	}
+	xs := u.best
+	if diff {
+		xs = u.diff
+	}
+	s := 0.0
+	for _, i := range idx {
+		s += xs[i]
+	}
+	return s / float64(len(idx))
+}
+
+// studyUnit reads a study's per-example test results, pairing the
+// baseline's by example id.
+func studyUnit(ctx context.Context, s *store.Store, st *store.Study) (unit, error) {
+	u := unit{score: *st.Result.TestScore, best: []float64{0}, diff: []float64{0}}
+	if st.Result.BaselineTestScore != nil {
+		u.baseScore, u.hasBase = *st.Result.BaselineTestScore, true
+	}
+	best, err := s.TestResults(ctx, st.ID, store.TestBest)
+	if err != nil {
+		return u, err
+	}
+	base, err := s.TestResults(ctx, st.ID, store.TestBaseline)
+	if err != nil {
+		return u, err
+	}
+	if len(best) == 0 || (u.hasBase && len(base) != len(best)) {
+		return u, nil
+	}
+	u.hasExamples = true
+	u.best, u.diff = make([]float64, len(best)), make([]float64, len(best))
+	for i, e := range best {
+		u.best[i] = e.Score
+		if u.hasBase {
+			if base[i].Example != e.Example {
+				u.hasExamples = false
+				u.best, u.diff = []float64{0}, []float64{0}
+				return u, nil
+			}
+			u.diff[i] = e.Score - base[i].Score
+		}
+	}
+	return u, nil
+}
+
+// bootstrap returns the mean over units of stat (on all examples) and
+// bootstrapResamples resampled values of it (see Compare).
+func bootstrap(units []unit, seed uint64, stat func(u *unit, idx []int) float64) (float64, []float64) {
+	all := func(u *unit) []int {
+		idx := make([]int, len(u.best))
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	point := 0.0
+	for i := range units {
+		point += stat(&units[i], all(&units[i])) / float64(len(units))
+	}
+	r := rand.New(rand.NewPCG(seed, 0x626f6f74))
+	out := make([]float64, bootstrapResamples)
+	idx := make([]int, 0, 1024)
+	for b := range out {
+		sum := 0.0
+		for range units {
+			u := &units[r.IntN(len(units))]
+			idx = idx[:0]
+			for range len(u.best) {
+				idx = append(idx, r.IntN(len(u.best)))
+			}
+			sum += stat(u, idx)
+		}
+		out[b] = sum / float64(len(units))
+	}
+	return point, out
+}
+
+// percentiles is the 2.5th to 97.5th percentile interval of xs (sorted in
+// place); NaN bounds for fewer than two values or a single study without
+// examples (no spread to estimate).
+func percentiles(xs []float64) Interval {
+	if len(xs) < 2 {
+		return Interval{math.NaN(), math.NaN()}
+	}
+	sort.Float64s(xs)
+	at := func(q float64) float64 {
+		pos := q * float64(len(xs)-1)
+		lo := int(math.Floor(pos))
+		hi := min(lo+1, len(xs)-1)
+		return xs[lo] + (pos-float64(lo))*(xs[hi]-xs[lo])
+	}
+	iv := Interval{at(0.025), at(0.975)}
+	if iv[0] == iv[1] && xs[0] == xs[len(xs)-1] {
+		return Interval{math.NaN(), math.NaN()} // nothing varies: not an interval
+	}
+	return iv
+}
+
+func hashKey(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
 }
 
 func mean(xs []float64) float64 {

@@ -279,3 +279,13 @@ func parentPath(p string) string {
 func (c *Config) errorf(path string, cause error, format string, args ...any) *ConfigError {
 	return &ConfigError{File: c.File, Line: c.line(path), Field: path, Msg: fmt.Sprintf(format, args...), Err: cause}
 }
+
+// Rename gives the experiment a new name (`run --new-experiment NAME`):
+// its studies are then new ones, beside those of the old name.
+func (c *Config) Rename(name string) error {
+	if !labelPattern.MatchString(name) {
+		return fmt.Errorf("experiment name %q: use lower-case letters, digits, '_' and '-', starting with a letter or digit", name)
+	}
+	c.Name = name
+	return nil
+}

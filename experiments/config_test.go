@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -70,6 +71,15 @@ func TestParseBaseConfig(t *testing.T) {
 	}
 }
 
+// manyAgents is n more agent entries.
+func manyAgents(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "    - id: x%d\n      model: sim-small\n", i)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -131,11 +141,15 @@ func TestParseErrors(t *testing.T) {
 		{"unknown hub", map[int]string{25: "  aggregation: majority\n  hub: boss"}, `hub "boss" is not an agent`, 26, "team.hub"},
 		{"search edges without explicit", map[int]string{25: "  aggregation: majority\n  search_edges: true"}, "search_edges needs explicit", 26, "team.search_edges"},
 		{"baseline unknown key", map[int]string{27: "  a1.colour: red"}, `unknown baseline key "a1.colour" (valid: topology, rounds, a1.model, a1.temperature, a1.demos, a2.active)`, 27, "baseline.a1.colour"},
+		{"rounds above the limit", map[int]string{24: "  rounds: 1000000"}, "rounds 1000000 is outside [0, 10]", 24, "team.rounds"},
+		{"rounds range above the limit", map[int]string{24: "  rounds: {low: 0, high: 11}"}, "high 11 is above 10", 24, "team.rounds.high"},
+		{"max_tokens above the limit", map[int]string{22: "      model: sim-medium\n      max_tokens: 40000"}, "max_tokens 40000 is outside [0, 32768]", 23, "team.agents[1].max_tokens"},
+		{"too many agents", map[int]string{22: "      model: sim-medium\n" + manyAgents(64)}, "66 agents; at most 64", 13, "team.agents"},
 		{"baseline out of range", map[int]string{27: "  a1.temperature: 5"}, "5 is outside [0, 1]", 27, "baseline.a1.temperature"},
 		{"baseline not a choice", map[int]string{27: "  a1.model: sim-large"}, `"sim-large" is not among the choices (sim-small, sim-medium)`, 27, "baseline.a1.model"},
 		{"baseline fixed variable", map[int]string{27: "  a2.model: sim-small"}, `a2.model is fixed to "sim-medium"; the baseline sets searched variables only`, 27, "baseline.a2.model"},
 		{"baseline required agent off", map[int]string{27: "  a1.active: false"}, "agent a1 is not optional", 27, "baseline.a1.active"},
-		{"too many grid points", map[int]string{18: "      demos: {low: 0, high: 2}\n      max_tokens: {low: 0, high: 9000000000000000}"}, "more than 2^31 grid points", 19, "team.agents[0].max_tokens"},
+		{"too many grid points", map[int]string{18: "      demos: {low: 0, high: 2}\n      rules: {low: 0, high: 9000000000000000}"}, "more than 2^31 grid points", 19, "team.agents[0].rules"},
 		{"instruction with a header", map[int]string{15: "      role: solver\n      instruction: {choices: [ok, \"fine\\n# Task\"]}"}, "starts with #, which marks prompt sections", 16, "team.agents[0].instruction.choices[1]"},
 		{"reserved extra name", map[int]string{15: "      role: solver\n      vars: {active: true}"}, "active is a reserved name", 16, "team.agents[0].vars.active"},
 		{"baseline over the price cap", map[int]string{25: "  aggregation: majority\n  max_model_cost: 0.5"}, "the baseline team is not valid", 26, "team.max_model_cost"},

@@ -121,6 +121,16 @@
 // that names no searched variable, or a value outside its variable, is an
 // error listing the valid keys.
 //
+// # Limits
+//
+// So that no trial runs for hours or exhausts memory, a config may ask for
+// at most MaxAgents (64) agents, MaxRounds (10) debate rounds, an agent
+// max_tokens of MaxMaxTokens (32,768) and 1,000,000 examples in one
+// dataset's splits together (datasets.MaxExamples); a searched range must
+// stay within them too. The study's budget is also enforced inside a
+// trial: a trial that would pass the call or cost bound is cut to a prefix
+// of its batch, stored as stopped, and ends the study.
+//
 // # Test size and power
 //
 // The shipped configs score 300 test questions a seed over 3 seeds. Two

@@ -2,10 +2,17 @@ package experiments
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +31,7 @@ type Summary struct {
 	LMCalls           int64    `json:"lm_calls"`
 	Tokens            int64    `json:"tokens"`
 	CostUSD           float64  `json:"cost_usd"`
+	BilledCostUSD     float64  `json:"billed_cost_usd"`
 	BestValScore      *float64 `json:"best_val_score"`
 	TestScore         *float64 `json:"test_score"`
 	BaselineTestScore *float64 `json:"baseline_test_score"`
@@ -52,10 +60,48 @@ type Runner struct {
 	// Log receives one line per notable event (resume, skip); nil discards.
 	Log io.Writer
 	// Stop, when it returns true, ends the run after the trial in progress:
-	// the trial is committed, the study is marked interrupted. The CLI sets
-	// it on the first Ctrl-C.
+	// the trial is committed, the study is marked interrupted. (The CLI
+	// cancels the context on a signal instead, which abandons the trial in
+	// progress at once; --resume runs it again.)
 	Stop func() bool
+	// LeaseTTL is how long a study's lease lives without renewal; 0 means
+	// DefaultLeaseTTL. The runner renews it every third of that.
+	LeaseTTL time.Duration
+	// Holder names this process in leases; "" means host:pid:random.
+	Holder string
 }
+
+// DefaultLeaseTTL is the lease time-to-live of a Runner that sets none: a
+// study whose holder was killed can be resumed this long after its last
+// heartbeat.
+const DefaultLeaseTTL = 30 * time.Second
+
+// ErrConfigChanged is matched (errors.Is) by the *ConfigChangedError of a
+// resume whose config changed in more than its budget.
+var ErrConfigChanged = errors.New("experiments: the config changed since the study was run")
+
+// ConfigChangedError lists what changed in a study's config since it was
+// stored. Raising (or lowering) a budget continues the same studies; any
+// other change needs a new experiment name (`run --new-experiment NAME`),
+// so results of two configs are never mixed in one study.
+type ConfigChangedError struct {
+	Study   string
+	Changes []ConfigChange
+}
+
+func (e *ConfigChangedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "experiments: study %q was run from another config; changed since:", e.Study)
+	for _, c := range e.Changes {
+		b.WriteString("\n  ")
+		b.WriteString(c.String())
+	}
+	b.WriteString("\nonly budget changes continue the same studies: undo the other changes, or pass --new-experiment NAME to run this config as a new experiment")
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrConfigChanged) true.
+func (e *ConfigChangedError) Is(target error) bool { return target == ErrConfigChanged }
 
 // ErrStopped is returned by Run when Stop ended it early; every finished
 // trial is stored and `run --resume` continues.
@@ -64,13 +110,51 @@ var ErrStopped = errors.New("experiments: run stopped before the budget was spen
 // ErrStudyExists is returned for a study already in the store without Resume.
 var ErrStudyExists = errors.New("experiments: study already in the store")
 
-// Run runs every study in order and returns their summaries. A study that
-// is complete in the store (with Resume) is not run again; its stored
-// summary is returned.
+// plan is what the preflight found for one study.
+type plan struct {
+	rec    store.Study
+	exists bool
+	budget []ConfigChange // budget changes to store before resuming
+}
+
+// Run runs every study in order and returns their summaries. Every study's
+// stored state is checked first, so a refused run (a study that exists
+// without Resume, a config changed in more than its budget) touches
+// nothing. A study that is complete in the store (with Resume, and an
+// unchanged budget) is not run again; its stored summary is returned. The
+// experiment's record (store.Experiment) is set to these studies, which
+// is what `compare` shows.
 func (r *Runner) Run(ctx context.Context, studies []*Study) ([]Summary, error) {
+	plans := make([]plan, len(studies))
+	for i, st := range studies {
+		p, err := r.check(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		plans[i] = p
+	}
+	if len(studies) > 0 {
+		e := store.Experiment{Name: studies[0].Experiment}
+		h := sha256.New()
+		for _, st := range studies {
+			if !slices.Contains(e.Seeds, st.Seed) {
+				e.Seeds = append(e.Seeds, st.Seed)
+			}
+			e.Studies = append(e.Studies, st.Name)
+			h.Write([]byte(st.ConfigHash))
+		}
+		e.ConfigHash = hex.EncodeToString(h.Sum(nil))
+		if err := r.Store.SetExperiment(ctx, e); err != nil {
+			return nil, err
+		}
+	}
+	holder := r.Holder
+	if holder == "" {
+		holder = newHolder()
+	}
 	var out []Summary
-	for _, st := range studies {
-		s, err := r.runStudy(ctx, st)
+	for i, st := range studies {
+		s, err := r.runStudy(ctx, st, plans[i], holder)
 		if err != nil {
 			return out, err
 		}
@@ -79,16 +163,77 @@ func (r *Runner) Run(ctx context.Context, studies []*Study) ([]Summary, error) {
 	return out, nil
 }
 
+// newHolder names this process for leases: host, pid and a random tag.
+func newHolder() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b)
+}
+
+// budgetJSON is a budget as the config writes it.
+func budgetJSON(b optimizer.Budget) map[string]any {
+	return map[string]any{"trials": b.Trials, "calls": b.Calls, "cost": b.Cost}
+}
+
+// deadHolder reports whether a lease holder named by newHolder is a
+// process of this host that no longer runs.
+func deadHolder(h string) bool {
+	host, rest, ok := strings.Cut(h, ":")
+	if !ok {
+		return false
+	}
+	pidText, _, ok := strings.Cut(rest, ":")
+	pid, err := strconv.Atoi(pidText)
+	if me, _ := os.Hostname(); !ok || err != nil || host != me || pid <= 0 {
+		return false
+	}
+	return !processAlive(pid)
+}
+
+// check reads st's stored state and says what running it will do.
+func (r *Runner) check(ctx context.Context, st *Study) (plan, error) {
+	rec, err := r.Store.Study(ctx, st.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return plan{}, nil
+	case err != nil:
+		return plan{}, err
+	case !r.Resume:
+		return plan{}, fmt.Errorf("%w: %q (status %s); pass --resume to continue it, or use another --db", ErrStudyExists, st.Name, rec.Status)
+	}
+	p := plan{rec: rec, exists: true}
+	if rec.ConfigHash != st.ConfigHash {
+		changes := diffConfigs(rec.Config, st.ConfigJSON)
+		if len(changes) == 0 || !budgetOnly(changes) {
+			if len(changes) == 0 {
+				changes = []ConfigChange{{Path: "(hash)", Old: rec.ConfigHash, New: st.ConfigHash}}
+			}
+			return plan{}, &ConfigChangedError{Study: st.Name, Changes: changes}
+		}
+		p.budget = changes
+	}
+	return p, nil
+}
+
 func (r *Runner) logf(format string, args ...any) {
 	if r.Log != nil {
 		fmt.Fprintf(r.Log, format+"\n", args...)
 	}
 }
 
-func (r *Runner) runStudy(ctx context.Context, st *Study) (Summary, error) {
-	rec, err := r.Store.Study(ctx, st.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+func (r *Runner) runStudy(ctx context.Context, st *Study, pl plan, holder string) (Summary, error) {
+	rec := pl.rec
+	if pl.exists && rec.Status == store.StatusComplete && pl.budget == nil {
+		r.logf("study %s is complete; not run again", st.Name)
+		s, err := r.storedSummary(ctx, rec)
+		if err == nil && r.Progress != nil {
+			r.Progress.Finish(s)
+		}
+		return s, err
+	}
+	if !pl.exists {
+		var err error
 		rec, err = r.Store.CreateStudy(ctx, store.Study{
 			Name: st.Name, Experiment: st.Experiment, Optimizer: st.Optimizer, Dataset: st.Dataset,
 			Seed: st.Seed, Direction: st.Problem.Direction, Space: st.SpaceJSON,
@@ -97,20 +242,64 @@ func (r *Runner) runStudy(ctx context.Context, st *Study) (Summary, error) {
 		if err != nil {
 			return Summary{}, err
 		}
-	case err != nil:
+	}
+	// The lease: a second process refuses here, before touching the study.
+	ttl := r.LeaseTTL
+	if ttl <= 0 {
+		ttl = DefaultLeaseTTL
+	}
+	from, err := r.Store.AcquireLease(ctx, st.Name, holder, ttl)
+	var le *store.LeaseError
+	if errors.As(err, &le) && deadHolder(le.Lease.Holder) {
+		// Its holder was a process of this machine that is gone (killed):
+		// no need to wait for the heartbeat to expire.
+		from, err = r.Store.AcquireLease(ctx, st.Name, holder, 0)
+	}
+	if err != nil {
 		return Summary{}, err
-	case !r.Resume:
-		return Summary{}, fmt.Errorf("%w: %q (status %s); pass --resume to continue it, or use another --db", ErrStudyExists, st.Name, rec.Status)
-	case rec.ConfigHash != st.ConfigHash:
-		return Summary{}, fmt.Errorf("experiments: study %q was run from a different config (hash %.12s, now %.12s); --resume needs the same config", st.Name, rec.ConfigHash, st.ConfigHash)
-	case rec.Status == store.StatusComplete:
-		r.logf("study %s is complete; not run again", st.Name)
-		s, err := r.storedSummary(ctx, rec)
-		if err == nil && r.Progress != nil {
-			r.Progress.Finish(s)
+	}
+	if from != "" {
+		r.logf("study %s: took over the stale lease of %s", st.Name, from)
+		_ = r.Store.Event(ctx, rec.ID, "lease", "lease taken over from a stale holder", map[string]any{"previous": from})
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	beat := time.NewTicker(ttl / 3)
+	beatDone := make(chan struct{})
+	go func() {
+		defer close(beatDone)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-beat.C:
+				if err := r.Store.RenewLease(ctx, st.Name, holder); err != nil && ctx.Err() == nil {
+					cancel(fmt.Errorf("study %s: lost its lease: %w", st.Name, err))
+					return
+				}
+			}
 		}
-		return s, err
-	default:
+	}()
+	defer func() {
+		beat.Stop()
+		cancel(nil)
+		<-beatDone
+		_ = r.Store.ReleaseLease(context.WithoutCancel(ctx), st.Name, holder)
+	}()
+
+	if pl.budget != nil {
+		changes := make([]string, len(pl.budget))
+		for i, c := range pl.budget {
+			changes[i] = c.String()
+		}
+		r.logf("study %s: budget changed (%s); continuing", st.Name, strings.Join(changes, "; "))
+		if err := r.Store.UpdateStudyConfig(ctx, st.Name, st.ConfigJSON, st.ConfigHash, st.Budget); err != nil {
+			return Summary{}, err
+		}
+		_ = r.Store.Event(ctx, rec.ID, "budget", "budget changed on resume",
+			map[string]any{"old": budgetJSON(rec.Budget), "new": budgetJSON(st.Budget)})
+	}
+	if pl.exists {
 		n, err := r.Store.DeleteUnfinished(ctx, rec.ID)
 		if err != nil {
 			return Summary{}, err
@@ -125,6 +314,8 @@ func (r *Runner) runStudy(ctx context.Context, st *Study) (Summary, error) {
 	}
 	if len(history) > 0 {
 		r.logf("study %s: resuming after %d finished trial(s)", st.Name, len(history))
+	}
+	if pl.exists {
 		if err := r.Store.SetStudyStatus(ctx, st.Name, store.StatusRunning); err != nil {
 			return Summary{}, err
 		}
@@ -167,22 +358,22 @@ func (r *Runner) runStudy(ctx context.Context, st *Study) (Summary, error) {
 
 	start := time.Now()
 	res, err := st.Opt.Optimize(ctx, &p, st.Budget)
-	if err != nil {
-		if stopped.Load() || ctx.Err() != nil {
-			if serr := r.Store.SetStudyStatus(context.WithoutCancel(ctx), st.Name, store.StatusInterrupted); serr != nil {
-				return Summary{}, errors.Join(err, serr)
-			}
-			return Summary{}, ErrStopped
-		}
-		_ = r.Store.SetStudyStatus(context.WithoutCancel(ctx), st.Name, store.StatusInterrupted)
-		return Summary{}, fmt.Errorf("study %s: %w", st.Name, err)
+	if err == nil {
+		err = optimizer.Conclude(ctx, &p, res)
 	}
-	if err := optimizer.Conclude(ctx, &p, res); err != nil {
-		_ = r.Store.SetStudyStatus(context.WithoutCancel(ctx), st.Name, store.StatusInterrupted)
-		if ctx.Err() != nil {
-			return Summary{}, ErrStopped
+	if err == nil {
+		for team, rep := range map[string]*evaluation.Report{store.TestBest: res.Test, store.TestBaseline: res.Baseline} {
+			if rep != nil && err == nil {
+				err = r.Store.SaveTestResults(ctx, rec.ID, team, Record(optimizer.Trial{}, rep).Examples)
+			}
 		}
-		return Summary{}, fmt.Errorf("study %s: %w", st.Name, err)
+	}
+	if err != nil {
+		trials := len(history)
+		if res != nil {
+			trials = len(res.Trials)
+		}
+		return Summary{}, r.interrupted(ctx, st, rec, err, stopped.Load(), trials)
 	}
 	result := resultOf(res, time.Since(start))
 	if err := r.Store.UpdateStudyResult(ctx, st.Name, result); err != nil {
@@ -205,7 +396,7 @@ func (r *Runner) runStudy(ctx context.Context, st *Study) (Summary, error) {
 // time counts the trials' durations (across resumed sessions) and this
 // session's test evaluations.
 func resultOf(res *optimizer.Result, session time.Duration) store.Result {
-	calls, tokens, cost := res.Spent.Calls, res.Spent.Tokens, res.Spent.Cost
+	calls, tokens, cost, billed := res.Spent.Calls, res.Spent.Tokens, res.Spent.Cost, res.Spent.Billed
 	var wall time.Duration
 	for _, t := range res.Trials {
 		wall += t.Duration
@@ -216,10 +407,11 @@ func resultOf(res *optimizer.Result, session time.Duration) store.Result {
 			calls += int64(rep.Calls)
 			tokens += int64(rep.Usage.Total())
 			cost += rep.Cost
+			billed += rep.Billed
 			wall += rep.Wall
 		}
 	}
-	out.LMCalls, out.Tokens, out.CostUSD = &calls, &tokens, &cost
+	out.LMCalls, out.Tokens, out.CostUSD, out.BilledCostUSD = &calls, &tokens, &cost, &billed
 	secs := wall.Seconds()
 	out.WallSeconds = &secs
 	if res.BestOK {
@@ -235,6 +427,24 @@ func resultOf(res *optimizer.Result, session time.Duration) store.Result {
 		out.BaselineTestScore = &v
 	}
 	return out
+}
+
+// interrupted records why a study's run ended early (a stop request, a
+// cancelled context, a lost lease, an error): the study is left
+// interrupted for --resume, with an event saying why. A stop or a
+// cancellation is ErrStopped.
+func (r *Runner) interrupted(ctx context.Context, st *Study, rec store.Study, err error, stopped bool, trials int) error {
+	bg := context.WithoutCancel(ctx)
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause // the lease was lost: say so rather than "context canceled"
+	}
+	serr := r.Store.SetStudyStatus(bg, st.Name, store.StatusInterrupted)
+	if stopped || errors.Is(err, context.Canceled) || errors.Is(err, ErrStopped) {
+		_ = r.Store.Event(bg, rec.ID, "interrupt", "run stopped", map[string]any{"trials": trials})
+		return errors.Join(ErrStopped, serr)
+	}
+	_ = r.Store.Event(bg, rec.ID, "error", err.Error(), nil)
+	return errors.Join(fmt.Errorf("study %s: %w", st.Name, err), serr)
 }
 
 func (r *Runner) storedSummary(ctx context.Context, rec store.Study) (Summary, error) {
@@ -256,6 +466,9 @@ func summaryOf(rec store.Study, trials int) Summary {
 	}
 	if rec.Result.CostUSD != nil {
 		s.CostUSD = *rec.Result.CostUSD
+	}
+	if rec.Result.BilledCostUSD != nil {
+		s.BilledCostUSD = *rec.Result.BilledCostUSD
 	}
 	if rec.Result.WallSeconds != nil {
 		s.WallSeconds = *rec.Result.WallSeconds

@@ -21,8 +21,17 @@ var (
 	agentIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 )
 
-// maxExamples bounds a dataset's split sizes together.
-const maxExamples = 1_000_000
+// Bounds on the work one config can ask for, so that no trial runs for
+// hours or exhausts memory: a dataset's split sizes together
+// (datasets.MaxExamples), the agents of a team, the debate rounds and an
+// agent's max_tokens. They are far above what the shipped configs use (a
+// 30-agent team fits) and documented in the package doc.
+const (
+	maxExamples  = datasets.MaxExamples
+	MaxAgents    = 64
+	MaxRounds    = 10
+	MaxMaxTokens = 32768
+)
 
 // rule is what the config allows for one variable beyond its own range.
 type rule struct {
@@ -55,7 +64,9 @@ func agentRule(name string, models []string) rule {
 		r.text = true
 	case space.LocalTemperature:
 		r.min, r.max = 0, 2
-	case space.LocalMaxTokens, space.LocalDemos, space.LocalRules, "weight":
+	case space.LocalMaxTokens:
+		r.min, r.max = 0, MaxMaxTokens
+	case space.LocalDemos, space.LocalRules, "weight":
 		r.min = 0
 	}
 	return r
@@ -71,7 +82,9 @@ func teamRule(name string) rule {
 		r.known, r.what = space.Aggregations, "aggregation"
 	case "budget_allocation":
 		r.known, r.what = space.Budgets, "budget allocation"
-	case "rounds", "token_budget":
+	case "rounds":
+		r.min, r.max = 0, MaxRounds
+	case "token_budget":
 		r.min = 0
 	case "bid_reserve":
 		r.min, r.max = 0, 1
@@ -252,6 +265,9 @@ func (k *checker) team() {
 	t := &c.Team
 	if len(t.Agents) == 0 {
 		k.fail("team.agents", nil, "no agents: list at least one, e.g. agents: [{id: a1, role: solver}]")
+	}
+	if len(t.Agents) > MaxAgents {
+		k.fail("team.agents", nil, "%d agents; at most %d", len(t.Agents), MaxAgents)
 	}
 	models := modelNames(c.LM.Backend)
 	roles := team.RoleNames()

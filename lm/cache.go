@@ -19,11 +19,13 @@ type Cache interface {
 	Put(ctx context.Context, key string, req Request, resp Response) error
 }
 
-// Key is the cache key of a request: a hex SHA-256 over the model, every
+// Key is the cache key of a request to the model of the given identity
+// (IdentityOf): a hex SHA-256 over the identity, the model name, every
 // message (role and content), the temperature, the max tokens and the
 // sample index, each length-prefixed so no two requests share a key.
-func Key(req Request) string {
+func Key(identity string, req Request) string {
 	h := sha256.New()
+	writeStr(h, identity)
 	writeStr(h, req.Model)
 	for _, m := range req.Messages {
 		writeStr(h, m.Role)
@@ -44,23 +46,29 @@ func writeStr(h hash.Hash, s string) {
 	h.Write([]byte(s))
 }
 
-// Cached wraps m so that repeated requests are answered from c. A cached
-// response has Cached set, zero Cost and zero Latency; its usage is kept so
-// token counts stay comparable. Errors are never cached; a cache error fails
-// the call.
-func Cached(m Model, c Cache) Model { return &cached{m: m, c: c} }
+// Cached wraps m so that repeated requests are answered from c, keyed by
+// m's identity (IdentityOf) and the full request. A cached response has
+// Cached set (nothing billed) and zero Latency; its usage and nominal Cost
+// are kept, so token counts, budgets and comparisons do not depend on the
+// cache. Errors are never cached; a cache error fails the call.
+func Cached(m Model, c Cache) Model { return &cached{m: m, c: c, id: IdentityOf(m)} }
 
 type cached struct {
-	m Model
-	c Cache
+	m  Model
+	c  Cache
+	id string
 }
 
+// Identity is the wrapped model's: a cache in front does not change the
+// world the answers come from.
+func (w *cached) Identity() string { return w.id }
+
 func (w *cached) Generate(ctx context.Context, req Request) (Response, error) {
-	key := Key(req)
+	key := Key(w.id, req)
 	if r, ok, err := w.c.Get(ctx, key); err != nil {
 		return Response{}, err
 	} else if ok {
-		r.Cached, r.Cost, r.Latency = true, 0, 0
+		r.Cached, r.Latency = true, 0
 		return r, nil
 	}
 	r, err := w.m.Generate(ctx, req)

@@ -52,17 +52,49 @@ func (u Usage) Add(v Usage) Usage {
 type Response struct {
 	Text  string
 	Usage Usage
-	// Cost is the price of the call in US dollars; 0 for a cached call.
+	// Cost is the nominal price of the call in US dollars: what it costs
+	// when made, also for a response served from a cache, so that budgets
+	// and comparisons do not depend on the cache. Billed is what was paid.
 	Cost float64
-	// Latency is the (real or simulated) time the call took.
+	// Latency is the (real or simulated) time the call took; 0 for a
+	// cached response.
 	Latency time.Duration
-	// Cached reports that the response came from a cache and cost nothing.
+	// Cached reports that the response came from a cache: nothing was
+	// billed.
 	Cached bool
+}
+
+// Billed is what the call was billed in US dollars: Cost, or 0 for a
+// response served from a cache.
+func (r Response) Billed() float64 {
+	if r.Cached {
+		return 0
+	}
+	return r.Cost
 }
 
 // Model is a language model. Implementations must be safe for concurrent use.
 type Model interface {
 	Generate(ctx context.Context, req Request) (Response, error)
+}
+
+// Identifier is implemented by models that can name the world they answer
+// from: the backend, its seed and settings, its version. Two models with
+// the same identity give the same response to the same request; the
+// response cache keys on it, so a changed backend never serves another's
+// answers.
+type Identifier interface {
+	Identity() string
+}
+
+// IdentityOf returns m's identity: m.Identity() for an Identifier, else
+// the model's Go type (a weak identity: such a model should implement
+// Identifier before its responses are cached across runs).
+func IdentityOf(m Model) string {
+	if id, ok := m.(Identifier); ok {
+		return id.Identity()
+	}
+	return fmt.Sprintf("%T", m)
 }
 
 // ModelFunc adapts a function to the Model interface.

@@ -33,14 +33,17 @@ func TestKeyDistinguishesRequests(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for i, r := range variants {
-		k := Key(r)
+		k := Key("sim/seed=0", r)
 		if j, dup := seen[k]; dup {
 			t.Errorf("requests %d and %d share key %s", i, j, k)
 		}
 		seen[k] = i
 	}
-	if Key(base) != Key(variants[0]) {
+	if Key("sim/seed=0", base) != Key("sim/seed=0", variants[0]) {
 		t.Error("key not deterministic")
+	}
+	if Key("sim/seed=0", base) == Key("sim/seed=1", base) {
+		t.Error("two backend identities share a key")
 	}
 }
 
@@ -55,7 +58,7 @@ func TestCached(t *testing.T) {
 	req := Request{Model: "m", Messages: []Message{{Role: RoleUser, Content: "q"}}}
 	r1, _ := cm.Generate(context.Background(), req)
 	r2, _ := cm.Generate(context.Background(), req)
-	if calls != 1 || r1.Cached || !r2.Cached || r2.Cost != 0 || r2.Usage != r1.Usage {
+	if calls != 1 || r1.Cached || !r2.Cached || r2.Cost != r1.Cost || r2.Billed() != 0 || r1.Billed() != 0.5 || r2.Usage != r1.Usage {
 		t.Errorf("calls=%d r1=%+v r2=%+v", calls, r1, r2)
 	}
 }

@@ -32,7 +32,37 @@ type TeamEvaluator struct {
 	Team *team.Options
 }
 
-var _ Evaluator = (*TeamEvaluator)(nil)
+// Limit bounds one evaluation: what is left of a study's call and cost
+// budget; a zero field is no bound.
+type Limit struct {
+	Calls int64
+	Cost  float64
+}
+
+// Remaining is what b leaves after s, as a Limit; ok is false when b is
+// exhausted.
+func (b Budget) Remaining(s Spent) (l Limit, ok bool) {
+	if b.Exhausted(s) {
+		return Limit{}, false
+	}
+	if b.Calls > 0 {
+		l.Calls = b.Calls - s.Calls
+	}
+	if b.Cost > 0 {
+		l.Cost = b.Cost - s.Cost
+	}
+	return l, true
+}
+
+// LimitedEvaluator is an Evaluator that can bound one evaluation: a batch
+// that would pass the limit is cut to its longest prefix within it, and
+// the report says so (evaluation.Report.Stopped).
+type LimitedEvaluator interface {
+	Evaluator
+	EvaluateWithin(ctx context.Context, a space.Assignment, exs []datasets.Example, l Limit) (*evaluation.Report, error)
+}
+
+var _ LimitedEvaluator = (*TeamEvaluator)(nil)
 
 // Build returns the team an assignment describes.
 func (e *TeamEvaluator) Build(a space.Assignment) (*team.Team, error) {
@@ -49,6 +79,11 @@ func (e *TeamEvaluator) Build(a space.Assignment) (*team.Team, error) {
 
 // Evaluate implements Evaluator.
 func (e *TeamEvaluator) Evaluate(ctx context.Context, a space.Assignment, exs []datasets.Example) (*evaluation.Report, error) {
+	return e.EvaluateWithin(ctx, a, exs, Limit{})
+}
+
+// EvaluateWithin implements LimitedEvaluator.
+func (e *TeamEvaluator) EvaluateWithin(ctx context.Context, a space.Assignment, exs []datasets.Example, l Limit) (*evaluation.Report, error) {
 	t, err := e.Build(a)
 	if err != nil {
 		return nil, err
@@ -57,7 +92,12 @@ func (e *TeamEvaluator) Evaluate(ctx context.Context, a space.Assignment, exs []
 	if m == nil {
 		m = datasets.ExactMatch
 	}
-	return evaluation.Evaluate(ctx, t, exs, m, e.Eval)
+	var opts evaluation.Options
+	if e.Eval != nil {
+		opts = *e.Eval
+	}
+	opts.MaxCalls, opts.MaxCost = l.Calls, l.Cost
+	return evaluation.Evaluate(ctx, t, exs, m, &opts)
 }
 
 // Problem is everything a study needs.
@@ -129,8 +169,9 @@ type Search struct {
 
 var _ Optimizer = (*Search)(nil)
 
-// Optimize implements Optimizer. The budget is checked before each trial,
-// so the last trial may overshoot a call or cost bound by one evaluation.
+// Optimize implements Optimizer. Each trial is given what is left of the
+// call and cost budget (with a LimitedEvaluator): a trial that would pass
+// it is cut short, stored as Stopped, and ends the study.
 func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -159,7 +200,8 @@ func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, e
 		if err != nil {
 			return res.finish(p), fmt.Errorf("optimizer: trial %d: %w", n, err)
 		}
-		t, rep, err := RunTrial(ctx, p, n, params, p.Val, note)
+		left, _ := b.Remaining(res.Spent)
+		t, rep, err := RunTrial(ctx, p, n, params, p.Val, note, left)
 		if err != nil {
 			return res.finish(p), err
 		}
@@ -170,16 +212,28 @@ func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, e
 				return res.finish(p), err
 			}
 		}
+		if t.State == Stopped {
+			break // the budget is spent
+		}
 	}
 	return res.finish(p), nil
 }
 
-// RunTrial evaluates params on exs as trial n. A failed evaluation gives a
-// Failed trial and no error, unless ctx ended: then the error is returned
-// and the trial is not finished.
-func RunTrial(ctx context.Context, p *Problem, n int, params space.Assignment, exs []datasets.Example, note string) (Trial, *evaluation.Report, error) {
+// RunTrial evaluates params on exs as trial n, within limit l (with a
+// LimitedEvaluator; other evaluators ignore it). A failed evaluation gives
+// a Failed trial and no error, unless ctx ended: then the error is
+// returned and the trial is not finished. An evaluation cut short by l
+// gives a Stopped trial, whose Value is the mean on the examples it ran
+// and whose Batch counts them.
+func RunTrial(ctx context.Context, p *Problem, n int, params space.Assignment, exs []datasets.Example, note string, l Limit) (Trial, *evaluation.Report, error) {
 	t := Trial{Number: n, Params: params, State: Running, Value: math.NaN(), Batch: len(exs), Start: time.Now(), Note: note}
-	rep, err := p.Evaluator.Evaluate(ctx, params, exs)
+	var rep *evaluation.Report
+	var err error
+	if le, ok := p.Evaluator.(LimitedEvaluator); ok && l != (Limit{}) {
+		rep, err = le.EvaluateWithin(ctx, params, exs, l)
+	} else {
+		rep, err = p.Evaluator.Evaluate(ctx, params, exs)
+	}
 	t.Duration = time.Since(t.Start)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -189,7 +243,11 @@ func RunTrial(ctx context.Context, p *Problem, n int, params space.Assignment, e
 		return t, nil, nil
 	}
 	t.State, t.Value = Complete, rep.Mean
-	t.Calls, t.Tokens, t.Cost = int64(rep.Calls), int64(rep.Usage.Total()), rep.Cost
+	if rep.Stopped {
+		t.State, t.Batch = Stopped, rep.N
+		t.Err = fmt.Sprintf("stopped by the budget after %d of %d examples", rep.N, len(exs))
+	}
+	t.Calls, t.Tokens, t.Cost, t.Billed = int64(rep.Calls), int64(rep.Usage.Total()), rep.Cost, rep.Billed
 	return t, rep, nil
 }
 

@@ -108,9 +108,23 @@ func TestSearchStopsOnCallBudgetAndContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := res.Spent.Calls - res.Trials[len(res.Trials)-1].Calls
-	if res.Spent.Calls < 200 || last >= 200 {
-		t.Errorf("call budget 200: spent %d, before last trial %d", res.Spent.Calls, last)
+	// The budget is enforced inside the trial that would pass it: that
+	// trial ran on a prefix of its batch, is Stopped, and is never best.
+	lastT := res.Trials[len(res.Trials)-1]
+	if res.Spent.Calls > 200 || lastT.State != optimizer.Stopped || lastT.Batch >= len(p.Val) {
+		t.Errorf("call budget 200: spent %d; last trial %s on %d of %d examples", res.Spent.Calls, lastT.State, lastT.Batch, len(p.Val))
+	}
+	if res.BestOK && res.Best.State != optimizer.Complete {
+		t.Errorf("best trial is %s", res.Best.State)
+	}
+	for _, b := range []optimizer.Budget{{Cost: 0.05}, {Calls: 777}} {
+		res, err := (&optimizer.Search{}).Optimize(context.Background(), teamProblem(t, 2), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (b.Cost > 0 && res.Spent.Cost > b.Cost) || (b.Calls > 0 && res.Spent.Calls > b.Calls) {
+			t.Errorf("budget %+v: spent %+v", b, res.Spent)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

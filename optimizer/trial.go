@@ -60,6 +60,10 @@ const (
 	Complete State = "complete"
 	Failed   State = "fail"
 	Pruned   State = "pruned"
+	// Stopped is a trial the budget cut short: it would have passed the
+	// study's call or cost bound, so it ran on a prefix of its batch. Its
+	// calls and cost count; it is never the best.
+	Stopped State = "stopped"
 )
 
 // Trial is one evaluated (or being evaluated) assignment.
@@ -72,10 +76,13 @@ type Trial struct {
 	Value float64
 	// Batch is the number of examples Value was measured on; 0 in ask/tell.
 	Batch int
-	// Calls, Tokens and Cost are what the trial spent on the model.
+	// Calls, Tokens and Cost are what the trial spent on the model; Cost
+	// is nominal (what the calls cost uncached), so it does not depend on
+	// a cache, a crash or a resume. Billed is what was paid.
 	Calls  int64
 	Tokens int64
 	Cost   float64
+	Billed float64
 	Start  time.Time
 	// Duration is the trial's wall time.
 	Duration time.Duration
@@ -124,12 +131,14 @@ func (b Budget) Validate() error {
 	return nil
 }
 
-// Spent is what a study has used so far.
+// Spent is what a study has used so far. Budgets bound the nominal Cost;
+// Billed is shown beside it.
 type Spent struct {
 	Trials int
 	Calls  int64
 	Tokens int64
 	Cost   float64
+	Billed float64
 }
 
 // Add counts a finished trial.
@@ -138,6 +147,7 @@ func (s *Spent) Add(t *Trial) {
 	s.Calls += t.Calls
 	s.Tokens += t.Tokens
 	s.Cost += t.Cost
+	s.Billed += t.Billed
 }
 
 // Exhausted reports whether s has reached any bound of b.

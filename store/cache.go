@@ -23,12 +23,12 @@ type CacheStats struct {
 }
 
 // Get implements lm.Cache: it returns the response stored under key (from
-// lm.Key), marked Cached, with zero Cost and Latency.
+// lm.Key), marked Cached, with the call's nominal Cost and zero Latency.
 func (s *Store) Get(ctx context.Context, key string) (lm.Response, bool, error) {
 	var r lm.Response
-	var cost float64
 	err := s.db.QueryRowContext(ctx, `SELECT response, prompt_tokens, completion_tokens, cost_usd
-		FROM lm_cache WHERE key = ?`, key).Scan(&r.Text, &r.Usage.PromptTokens, &r.Usage.CompletionTokens, &cost)
+		FROM lm_cache WHERE key = ?`, key).Scan(&r.Text, &r.Usage.PromptTokens, &r.Usage.CompletionTokens, &r.Cost)
+	cost := r.Cost
 	hit := err == nil
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil

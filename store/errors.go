@@ -10,7 +10,8 @@ import (
 // Sentinel errors, matched with errors.Is. Errors returned by the store wrap
 // them with the study name or id and the trial number concerned.
 var (
-	// ErrNotFound: no study or trial of that name, id or number.
+	// ErrNotFound: no study or trial of that name, id or number; or no
+	// file at the path given to OpenExisting.
 	ErrNotFound = errors.New("store: not found")
 	// ErrExists: a study of that name, or a trial of that number, exists.
 	ErrExists = errors.New("store: already exists")
@@ -23,6 +24,9 @@ var (
 	// ErrSchemaTooNew: the database was written by a newer program, whose
 	// schema this one does not know.
 	ErrSchemaTooNew = errors.New("store: database schema is newer than this program")
+	// ErrLeased: another process holds the study (see Lease); the error is
+	// a *LeaseError naming the holder.
+	ErrLeased = errors.New("store: study is held by another process")
 )
 
 // alias is a sentinel that also matches another package's sentinel.

@@ -9,7 +9,8 @@ import (
 )
 
 // Event appends an entry to the event log: kind is a short machine-readable
-// label (e.g. "study.start", "resume", "error"), message a human sentence,
+// label (one of the kinds docs/schema.md lists, e.g. "start", "finish",
+// "interrupt", "error"; a test checks the list), message a human sentence,
 // data anything json.Marshal accepts (nil for none). studyID 0 means the
 // event belongs to no study.
 func (s *Store) Event(ctx context.Context, studyID int64, kind, message string, data any) error {

@@ -5,7 +5,7 @@ package store
 // to the schema is a new step appended here (and documented in
 // docs/schema.md).
 func migrations() []string {
-	return []string{schemaV1}
+	return []string{schemaV1, schemaV2}
 }
 
 // schemaV1 is the first schema. Times are UTC text (see timeLayout), JSON
@@ -117,4 +117,114 @@ CREATE TABLE events (
 	data     TEXT
 );
 CREATE INDEX events_study ON events (study_id, id);
+`
+
+// schemaV2 adds what run integrity needs: a trial state for trials the
+// budget stopped ('stopped'), the billed cost beside the nominal one,
+// leases on studies, each experiment's latest config, and the per-example
+// results of the final test evaluations. SQLite cannot change a CHECK
+// constraint, so trials and the tables that reference it are rebuilt:
+// children first (dropping a child cascades nothing), then trials, then the
+// new tables are renamed into place (renaming rewrites the references).
+const schemaV2 = `
+CREATE TABLE trials_v2 (
+	study_id        INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+	number          INTEGER NOT NULL CHECK (number >= 0),
+	state           TEXT    NOT NULL CHECK (state IN ('running', 'complete', 'fail', 'pruned', 'stopped')),
+	value           REAL,
+	batch           INTEGER NOT NULL DEFAULT 0,
+	calls           INTEGER NOT NULL DEFAULT 0,
+	tokens          INTEGER NOT NULL DEFAULT 0,
+	cost_usd        REAL    NOT NULL DEFAULT 0,
+	billed_cost_usd REAL    NOT NULL DEFAULT 0,
+	started_at      TEXT,
+	duration_s      REAL    NOT NULL DEFAULT 0,
+	error           TEXT    NOT NULL DEFAULT '',
+	note            TEXT    NOT NULL DEFAULT '',
+	params          TEXT    NOT NULL DEFAULT '{}',
+	PRIMARY KEY (study_id, number)
+);
+INSERT INTO trials_v2 (study_id, number, state, value, batch, calls, tokens, cost_usd, billed_cost_usd,
+	started_at, duration_s, error, note, params)
+	SELECT study_id, number, state, value, batch, calls, tokens, cost_usd, cost_usd,
+	started_at, duration_s, error, note, params FROM trials;
+
+CREATE TABLE trial_params_v2 (
+	study_id  INTEGER NOT NULL,
+	number    INTEGER NOT NULL,
+	name      TEXT    NOT NULL,
+	kind      TEXT    NOT NULL CHECK (kind IN ('float', 'int', 'string', 'bool', 'json')),
+	value     TEXT    NOT NULL,
+	value_num REAL,
+	PRIMARY KEY (study_id, number, name),
+	FOREIGN KEY (study_id, number) REFERENCES trials_v2 (study_id, number) ON DELETE CASCADE
+) WITHOUT ROWID;
+INSERT INTO trial_params_v2 SELECT * FROM trial_params;
+
+CREATE TABLE agent_metrics_v2 (
+	study_id        INTEGER NOT NULL,
+	number          INTEGER NOT NULL,
+	agent           TEXT    NOT NULL,
+	role            TEXT    NOT NULL DEFAULT '',
+	model           TEXT    NOT NULL DEFAULT '',
+	accuracy        REAL,
+	round0_accuracy REAL,
+	calls           INTEGER NOT NULL DEFAULT 0,
+	tokens          INTEGER NOT NULL DEFAULT 0,
+	cost_usd        REAL    NOT NULL DEFAULT 0,
+	agreement       REAL,
+	contribution    REAL,
+	PRIMARY KEY (study_id, number, agent),
+	FOREIGN KEY (study_id, number) REFERENCES trials_v2 (study_id, number) ON DELETE CASCADE
+) WITHOUT ROWID;
+INSERT INTO agent_metrics_v2 SELECT * FROM agent_metrics;
+
+CREATE TABLE example_results_v2 (
+	study_id INTEGER NOT NULL,
+	number   INTEGER NOT NULL,
+	example  TEXT    NOT NULL,
+	score    REAL,
+	answer   TEXT    NOT NULL DEFAULT '',
+	calls    INTEGER NOT NULL DEFAULT 0,
+	tokens   INTEGER NOT NULL DEFAULT 0,
+	cost_usd REAL    NOT NULL DEFAULT 0,
+	PRIMARY KEY (study_id, number, example),
+	FOREIGN KEY (study_id, number) REFERENCES trials_v2 (study_id, number) ON DELETE CASCADE
+) WITHOUT ROWID;
+INSERT INTO example_results_v2 SELECT * FROM example_results;
+
+DROP TABLE trial_params;
+DROP TABLE agent_metrics;
+DROP TABLE example_results;
+DROP TABLE trials;
+ALTER TABLE trials_v2 RENAME TO trials;
+ALTER TABLE trial_params_v2 RENAME TO trial_params;
+ALTER TABLE agent_metrics_v2 RENAME TO agent_metrics;
+ALTER TABLE example_results_v2 RENAME TO example_results;
+
+ALTER TABLE studies ADD COLUMN billed_cost_usd REAL;
+ALTER TABLE studies ADD COLUMN lease_holder TEXT NOT NULL DEFAULT '';
+ALTER TABLE studies ADD COLUMN lease_heartbeat TEXT;
+UPDATE studies SET billed_cost_usd = cost_usd;
+
+CREATE TABLE experiments (
+	name        TEXT PRIMARY KEY,
+	config_hash TEXT NOT NULL,
+	seeds       TEXT NOT NULL DEFAULT '[]',
+	studies     TEXT NOT NULL DEFAULT '[]',
+	config      TEXT,
+	updated_at  TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE test_results (
+	study_id INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+	team     TEXT    NOT NULL CHECK (team IN ('best', 'baseline')),
+	example  TEXT    NOT NULL,
+	score    REAL,
+	answer   TEXT    NOT NULL DEFAULT '',
+	calls    INTEGER NOT NULL DEFAULT 0,
+	tokens   INTEGER NOT NULL DEFAULT 0,
+	cost_usd REAL    NOT NULL DEFAULT 0,
+	PRIMARY KEY (study_id, team, example)
+) WITHOUT ROWID;
 `

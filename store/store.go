@@ -5,12 +5,32 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
+)
+
+// Errors of Open and OpenExisting, matched with errors.Is (see also
+// ErrSchemaTooNew, and ErrNotFound for a missing file given to
+// OpenExisting).
+var (
+	// ErrNotAStore: the file is not a MABEAM store: empty (refused by
+	// OpenExisting only), not an SQLite database, or an SQLite database of
+	// another program (tables of its own and no schema_version table). The
+	// file is left as it was.
+	ErrNotAStore = errors.New("store: not a MABEAM store")
+	// ErrDamaged: the file holds the store's tables but its schema_version
+	// table is missing or empty, so its schema version is not known.
+	// Nothing is changed; restore the file from a backup, or use another.
+	ErrDamaged = errors.New("store: damaged store")
 )
 
 // busyTimeout is how long a statement waits for another process's write
@@ -34,25 +54,53 @@ type Store struct {
 
 // Open opens the store at path, creating the file if needed and bringing
 // its schema up to date. ":memory:" is a private in-memory store (for tests).
-// A file is used in WAL mode with foreign keys enforced; a database written
-// by a newer program is refused with ErrSchemaTooNew.
+// A file is used in WAL mode with foreign keys enforced. Open refuses,
+// leaving the file as it was: a path whose directory does not exist (an
+// error matching fs.ErrNotExist; Open never creates directories), a file
+// that is not an SQLite database or is another program's (ErrNotAStore), a
+// damaged store (ErrDamaged), and a database written by a newer program
+// (ErrSchemaTooNew). An empty file becomes a new store.
 func Open(ctx context.Context, path string) (*Store, error) {
 	return open(ctx, path, migrations())
 }
 
+// OpenExisting opens the store at path as Open does, but only if the file
+// is already a MABEAM store: a missing file is refused with ErrNotFound; an
+// empty file, a file that is not an SQLite database, and an SQLite database
+// without the store's schema_version table with ErrNotAStore. Nothing is
+// created or written in a refused file. A store of an older schema version
+// is brought up to date, as by Open. Commands that read a store use it, so
+// that a mistyped path is never made into a new, empty store.
+func OpenExisting(ctx context.Context, path string) (*Store, error) {
+	return openFile(ctx, path, migrations(), true)
+}
+
+// open is Open with the given migration steps.
 func open(ctx context.Context, path string, steps []string) (*Store, error) {
+	return openFile(ctx, path, steps, false)
+}
+
+func openFile(ctx context.Context, path string, steps []string, existing bool) (*Store, error) {
 	if path == "" {
 		return nil, errorf(ErrInvalid, "open: empty path (use \":memory:\" for a temporary store)")
 	}
 	params := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=on&_txlock=immediate", busyTimeout.Milliseconds())
 	var dsn string
 	mem := path == ":memory:"
+	var filled bool // the file exists and is not empty
 	if mem {
 		dsn = "file::memory:?" + params
 	} else {
+		var err error
+		if filled, err = checkFile(path, existing); err != nil {
+			return nil, err
+		}
 		// synchronous=NORMAL (in WAL mode) keeps every commit across a killed
 		// process; only power loss can drop the last ones.
 		dsn = "file:" + escapePath(path) + "?" + params + "&_synchronous=NORMAL"
+		if existing {
+			dsn += "&mode=rw" // never create the file
+		}
 	}
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
@@ -67,6 +115,13 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 		db.SetMaxIdleConns(4)
 	}
 	s := &Store{db: db, path: path}
+	if filled {
+		// Before anything writes to the file (the switch to WAL does).
+		if err := s.checkTables(ctx, steps, existing); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if !mem {
 		if err := s.useWAL(ctx); err != nil {
 			db.Close()
@@ -78,6 +133,121 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// sqliteHeader starts every SQLite database file.
+const sqliteHeader = "SQLite format 3\x00"
+
+// checkFile checks what is at path before SQLite opens it: a file whose
+// first bytes are SQLite's header, an empty file (unless existing), or
+// nothing in an existing directory (unless existing). It reports whether
+// the file exists and is not empty.
+func checkFile(path string, existing bool) (filled bool, err error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if existing {
+			return false, errorf(ErrNotFound, "open %s: no such file", path)
+		}
+		dir := filepath.Dir(path)
+		if di, err := os.Stat(dir); err != nil || !di.IsDir() {
+			return false, &wrapped{msg: fmt.Sprintf("store: open %s: directory %s does not exist", path, dir), err: fs.ErrNotExist}
+		}
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("store: open %s: %w", path, err)
+	case fi.IsDir():
+		return false, errorf(ErrNotAStore, "not a MABEAM store: %s is a directory", path)
+	case fi.Size() == 0:
+		if existing {
+			return false, errorf(ErrNotAStore, "not a MABEAM store: %s is empty", path)
+		}
+		return false, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, len(sqliteHeader))
+	if _, err := io.ReadFull(f, head); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return false, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if string(head) != sqliteHeader {
+		return false, errorf(ErrNotAStore, "not a MABEAM store: %s is not an SQLite database", path)
+	}
+	return true, nil
+}
+
+// checkTables refuses an SQLite database that is not a store: one with
+// tables but no schema_version table (damaged if they are the store's own,
+// another program's otherwise) and, if existing, one without tables. It
+// only reads.
+func (s *Store) checkTables(ctx context.Context, steps []string, existing bool) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
+	if err != nil {
+		return s.openError(err)
+	}
+	defer rows.Close()
+	ours := storeTables(steps)
+	var versioned, own, other bool
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return s.openError(err)
+		}
+		switch {
+		case name == "schema_version":
+			versioned = true
+		case ours[name]:
+			own = true
+		default:
+			other = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.openError(err)
+	}
+	switch {
+	case versioned:
+		return nil
+	case own:
+		return errorf(ErrDamaged, "open %s: damaged store: it has the store's tables but no schema_version table (restore it from a backup, or use another file)", s.path)
+	case other:
+		return errorf(ErrNotAStore, "not a MABEAM store: %s is an SQLite database of another program (it has no schema_version table)", s.path)
+	case existing:
+		return errorf(ErrNotAStore, "not a MABEAM store: %s is an SQLite database without tables", s.path)
+	}
+	return nil
+}
+
+// openError wraps an SQLite error met while opening: a file SQLite finds
+// is no database, or a corrupt one, matches ErrNotAStore or ErrDamaged.
+func (s *Store) openError(err error) error {
+	var e sqlite3.Error
+	if errors.As(err, &e) {
+		switch e.Code {
+		case sqlite3.ErrNotADB:
+			return errorf(ErrNotAStore, "not a MABEAM store: %s is not an SQLite database: %v", s.path, err)
+		case sqlite3.ErrCorrupt:
+			return errorf(ErrDamaged, "open %s: damaged store: %v", s.path, err)
+		}
+	}
+	return fmt.Errorf("store: open %s: %w", s.path, err)
+}
+
+var createTable = regexp.MustCompile(`(?i)\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?["\x60]?(\w+)`)
+
+// storeTables returns the names of the tables the steps create.
+func storeTables(steps []string) map[string]bool {
+	out := map[string]bool{}
+	for _, st := range steps {
+		for _, m := range createTable.FindAllStringSubmatch(st, -1) {
+			out[m[1]] = true
+		}
+	}
+	delete(out, "schema_version")
+	return out
 }
 
 // escapePath escapes the characters a SQLite file URI gives a meaning to.
@@ -142,8 +312,15 @@ func (s *Store) migrate(ctx context.Context, steps []string) error {
 		)`); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v)
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v); err != nil || v > 0 {
+			return err
+		}
+		// No version: a new file, unless the store's tables are there.
+		return damagedIfTables(ctx, tx, s.path, storeTables(steps))
 	})
+	if errors.Is(err, ErrDamaged) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("store: open %s: schema version: %w", s.path, err)
 	}
@@ -158,6 +335,25 @@ func (s *Store) migrate(ctx context.Context, steps []string) error {
 		}
 	}
 	return nil
+}
+
+// damagedIfTables returns an ErrDamaged error if any of tables exists.
+func damagedIfTables(ctx context.Context, tx *sql.Tx, path string, tables map[string]bool) error {
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		if tables[name] {
+			return errorf(ErrDamaged, "open %s: damaged store: its schema_version table is empty but table %s exists, so its schema version is not known (restore it from a backup, or use another file)", path, name)
+		}
+	}
+	return rows.Err()
 }
 
 // applyStep brings the schema to version to, unless another process did

@@ -497,7 +497,7 @@ func TestCache(t *testing.T) {
 		t.Fatalf("miss: %+v, %v", first, err)
 	}
 	second, err := cached.Generate(ctx, req)
-	if err != nil || !second.Cached || second.Cost != 0 || second.Text != "42" || second.Usage != first.Usage {
+	if err != nil || !second.Cached || second.Cost != 0.003 || second.Billed() != 0 || second.Text != "42" || second.Usage != first.Usage {
 		t.Fatalf("hit: %+v, %v", second, err)
 	}
 	if calls != 1 {
@@ -505,7 +505,7 @@ func TestCache(t *testing.T) {
 	}
 	other := req
 	other.Temperature = 0.7
-	if _, ok, _ := s.Get(ctx, lm.Key(other)); ok {
+	if _, ok, _ := s.Get(ctx, lm.Key(lm.IdentityOf(model), other)); ok {
 		t.Error("a different request hit the cache")
 	}
 	stats, err := s.CacheStats(ctx)
@@ -513,7 +513,7 @@ func TestCache(t *testing.T) {
 		t.Errorf("stats %+v, %v", stats, err)
 	}
 	// A second put of the same key keeps the first response.
-	if err := s.Put(ctx, lm.Key(req), req, lm.Response{Text: "41"}); err != nil {
+	if err := s.Put(ctx, lm.Key(lm.IdentityOf(model), req), req, lm.Response{Text: "41"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -523,7 +523,7 @@ func TestCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	r, ok, err := s2.Get(ctx, lm.Key(req))
+	r, ok, err := s2.Get(ctx, lm.Key(lm.IdentityOf(model), req))
 	if err != nil || !ok || r.Text != "42" {
 		t.Errorf("after reopen: %+v, %v, %v; want the first response", r, ok, err)
 	}

@@ -57,6 +57,8 @@ type Study struct {
 	// Result holds the figures known at the end of the study; nil fields
 	// are not known (yet).
 	Result Result
+	// Lease is who holds the study (AcquireLease); read-only here.
+	Lease Lease
 }
 
 // Result is the outcome of a study. A nil field is not known; in
@@ -68,7 +70,8 @@ type Result struct {
 	BaselineTestScore *float64 // the baseline team's score on test
 	LMCalls           *int64   // all LM calls, the optimizer's own included
 	Tokens            *int64
-	CostUSD           *float64
+	CostUSD           *float64 // nominal: what the calls cost uncached
+	BilledCostUSD     *float64 // what was paid: CostUSD less cache hits
 	WallSeconds       *float64
 }
 
@@ -99,14 +102,14 @@ func (s *Store) CreateStudy(ctx context.Context, st Study) (Study, error) {
 		res, err := tx.ExecContext(ctx, `INSERT INTO studies (name, experiment, optimizer, dataset, seed,
 			direction, sampler, space, config, config_hash, budget_trials, budget_calls, budget_cost_usd,
 			status, created_at, updated_at, best_trial, best_val_score, test_score, baseline_test_score,
-			lm_calls, tokens, cost_usd, wall_seconds)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			lm_calls, tokens, cost_usd, wall_seconds, billed_cost_usd)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			st.Name, st.Experiment, st.Optimizer, st.Dataset, int64(st.Seed),
 			st.Direction.String(), st.Sampler, space, config, st.ConfigHash,
 			st.Budget.Trials, st.Budget.Calls, st.Budget.Cost,
 			string(st.Status), formatTime(now), formatTime(now),
 			r.BestTrial, r.BestValScore, r.TestScore, r.BaselineTestScore,
-			r.LMCalls, r.Tokens, r.CostUSD, r.WallSeconds)
+			r.LMCalls, r.Tokens, r.CostUSD, r.WallSeconds, r.BilledCostUSD)
 		if err != nil {
 			return err
 		}
@@ -135,7 +138,8 @@ func jsonText(b []byte) (any, error) {
 
 const studyColumns = `id, name, experiment, optimizer, dataset, seed, direction, sampler, space, config,
 	config_hash, budget_trials, budget_calls, budget_cost_usd, status, created_at, updated_at,
-	best_trial, best_val_score, test_score, baseline_test_score, lm_calls, tokens, cost_usd, wall_seconds`
+	best_trial, best_val_score, test_score, baseline_test_score, lm_calls, tokens, cost_usd, wall_seconds,
+	billed_cost_usd, lease_holder, lease_heartbeat`
 
 // Study returns the study called name, or ErrNotFound.
 func (s *Store) Study(ctx context.Context, name string) (Study, error) {
@@ -189,12 +193,13 @@ func scanStudy(row interface{ Scan(...any) error }) (Study, error) {
 		calls, tokens    sql.NullInt64
 		bestVal, test    sql.NullFloat64
 		baseline, cost   sql.NullFloat64
-		wall             sql.NullFloat64
+		wall, billed     sql.NullFloat64
+		heartbeat        sql.NullString
 	)
 	err := row.Scan(&st.ID, &st.Name, &st.Experiment, &st.Optimizer, &st.Dataset, &seed, &dir,
 		&st.Sampler, &space, &config, &st.ConfigHash, &st.Budget.Trials, &st.Budget.Calls,
 		&st.Budget.Cost, &status, &created, &updated, &bestTrial, &bestVal, &test, &baseline,
-		&calls, &tokens, &cost, &wall)
+		&calls, &tokens, &cost, &wall, &billed, &st.Lease.Holder, &heartbeat)
 	if err != nil {
 		return Study{}, err
 	}
@@ -226,6 +231,10 @@ func scanStudy(row interface{ Scan(...any) error }) (Study, error) {
 	st.Result.Tokens = ptrInt(tokens)
 	st.Result.CostUSD = ptrFloat(cost)
 	st.Result.WallSeconds = ptrFloat(wall)
+	st.Result.BilledCostUSD = ptrFloat(billed)
+	if st.Lease.Heartbeat, err = parseTime(heartbeat); err != nil {
+		return Study{}, err
+	}
 	return st, nil
 }
 
@@ -250,9 +259,9 @@ func (s *Store) UpdateStudyResult(ctx context.Context, name string, r Result) er
 		best_val_score = COALESCE(?, best_val_score), test_score = COALESCE(?, test_score),
 		baseline_test_score = COALESCE(?, baseline_test_score), lm_calls = COALESCE(?, lm_calls),
 		tokens = COALESCE(?, tokens), cost_usd = COALESCE(?, cost_usd),
-		wall_seconds = COALESCE(?, wall_seconds)`,
+		wall_seconds = COALESCE(?, wall_seconds), billed_cost_usd = COALESCE(?, billed_cost_usd)`,
 		r.BestTrial, r.BestValScore, r.TestScore, r.BaselineTestScore, r.LMCalls, r.Tokens,
-		r.CostUSD, r.WallSeconds)
+		r.CostUSD, r.WallSeconds, r.BilledCostUSD)
 }
 
 // SetStudyStatus sets the status of the study called name.

@@ -116,9 +116,12 @@ func validateRecord(r *TrialRecord) error {
 		if math.IsNaN(t.Value) {
 			return errors.New("complete with a NaN value (store it as failed)")
 		}
-	case optimizer.Failed, optimizer.Pruned:
+		if math.IsInf(t.Value, 0) {
+			return fmt.Errorf("complete with an infinite value %g (store it as failed)", t.Value)
+		}
+	case optimizer.Failed, optimizer.Pruned, optimizer.Stopped:
 	default:
-		return fmt.Errorf("state %q is not complete, fail or pruned (use StartTrial for a running trial)", t.State)
+		return fmt.Errorf("state %q is not complete, fail, pruned or stopped (use StartTrial for a running trial)", t.State)
 	}
 	if t.Number < 0 {
 		return errors.New("negative number")
@@ -231,10 +234,10 @@ func (w *trialWriter) state(ctx context.Context, n int) (optimizer.State, error)
 const (
 	qState       = `SELECT state FROM trials WHERE study_id = ? AND number = ?`
 	qInsertTrial = `INSERT INTO trials (study_id, number, state, value, batch, calls, tokens, cost_usd,
-		started_at, duration_s, error, note, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		started_at, duration_s, error, note, params, billed_cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateTrial = `UPDATE trials SET state = ?3, value = ?4, batch = ?5, calls = ?6, tokens = ?7,
-		cost_usd = ?8, started_at = ?9, duration_s = ?10, error = ?11, note = ?12, params = ?13
-		WHERE study_id = ?1 AND number = ?2`
+		cost_usd = ?8, started_at = ?9, duration_s = ?10, error = ?11, note = ?12, params = ?13,
+		billed_cost_usd = ?14 WHERE study_id = ?1 AND number = ?2`
 	qDeleteParams   = `DELETE FROM trial_params WHERE study_id = ? AND number = ?`
 	qDeleteAgents   = `DELETE FROM agent_metrics WHERE study_id = ? AND number = ?`
 	qDeleteExamples = `DELETE FROM example_results WHERE study_id = ? AND number = ?`
@@ -252,7 +255,7 @@ func (w *trialWriter) trialArgs(t *optimizer.Trial) ([]any, error) {
 		return nil, err
 	}
 	return []any{w.studyID, t.Number, string(t.State), nullFloat(t.Value), t.Batch, t.Calls,
-		t.Tokens, t.Cost, nullTime(t.Start), t.Duration.Seconds(), t.Err, t.Note, params}, nil
+		t.Tokens, t.Cost, nullTime(t.Start), t.Duration.Seconds(), t.Err, t.Note, params, t.Billed}, nil
 }
 
 func (w *trialWriter) start(ctx context.Context, t optimizer.Trial) error {
@@ -404,7 +407,7 @@ func (s *Store) studyName(ctx context.Context, id int64) (string, error) {
 }
 
 const trialColumns = `number, state, value, batch, calls, tokens, cost_usd, started_at, duration_s,
-	error, note, params`
+	error, note, params, billed_cost_usd`
 
 // Trials returns the trials of study studyID in number order, with their
 // parameters decoded (ints as int, floats as float64, strings, bools).
@@ -459,7 +462,7 @@ func scanTrial(row interface{ Scan(...any) error }) (optimizer.Trial, error) {
 		params  []byte
 	)
 	if err := row.Scan(&t.Number, &state, &value, &t.Batch, &t.Calls, &t.Tokens, &t.Cost,
-		&started, &dur, &t.Err, &t.Note, &params); err != nil {
+		&started, &dur, &t.Err, &t.Note, &params, &t.Billed); err != nil {
 		return t, err
 	}
 	t.State = optimizer.State(state)

@@ -62,8 +62,10 @@ type Output struct {
 	// Confidence is the agent's confidence in Answer, in [0, 1].
 	Confidence float64
 	Usage      lm.Usage
-	Cost       float64 // US dollars
-	Latency    time.Duration
+	Cost       float64 // US dollars, nominal (lm.Response.Cost)
+	// Cached reports that the reply came from a cache: nothing was billed.
+	Cached  bool
+	Latency time.Duration
 	// Messages are the chat messages sent to the model, for the trace; nil
 	// for agents that do not call a model.
 	Messages []lm.Message
@@ -129,5 +131,5 @@ func (a *lmAgent) Act(ctx context.Context, in Input) (Output, error) {
 	if !ok {
 		conf = 0
 	}
-	return Output{Text: resp.Text, Answer: ans, Confidence: conf, Usage: resp.Usage, Cost: resp.Cost, Latency: resp.Latency, Messages: msgs}, nil
+	return Output{Text: resp.Text, Answer: ans, Confidence: conf, Usage: resp.Usage, Cost: resp.Cost, Cached: resp.Cached, Latency: resp.Latency, Messages: msgs}, nil
 }

@@ -67,7 +67,10 @@ type Result struct {
 	// judge decides).
 	Coordination coordination.Overhead
 	Usage        lm.Usage
-	Cost         float64 // US dollars
+	Cost         float64 // US dollars, nominal: what the calls cost uncached
+	// Billed is what the calls were billed: Cost less the calls served
+	// from a cache.
+	Billed float64
 	// Latency is the critical path: the sum over rounds (and the judge's
 	// call) of the slowest call of the round.
 	Latency time.Duration
@@ -439,6 +442,9 @@ func (t *Team) call(ctx context.Context, i int, in *Input, res *Result) (Output,
 	res.Calls++
 	res.Usage = res.Usage.Add(out.Usage)
 	res.Cost += out.Cost
+	if !out.Cached {
+		res.Billed += out.Cost
+	}
 	if res.Trace != nil {
 		res.Trace = append(res.Trace, Call{
 			Agent: t.ids[i], Role: t.roles[i], Model: t.spec.Agents[i].Model, Round: in.Round, Messages: out.Messages,

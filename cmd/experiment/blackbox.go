@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -19,22 +20,47 @@ import (
 // The black-box commands (ask, tell, best) keep a study's state in the
 // store between calls, as Optuna's CLI does.
 
-func openStore(ctx context.Context, db string) (*store.Store, error) {
+// checkDBPath refuses a --db that cannot name a store file: none, a
+// directory, or a file in a directory that does not exist (only run's
+// default OUT/<name>.db path creates its directory).
+func checkDBPath(db string) error {
 	if db == "" {
-		return nil, usagef("--db is required (the SQLite file that holds the studies)")
+		return usagef("--db is required (the SQLite file that holds the studies)")
+	}
+	if db == ":memory:" {
+		return nil
+	}
+	if fi, err := os.Stat(db); err == nil && fi.IsDir() {
+		return usagef("--db %s is a directory; give the path of a store file in it, e.g. %s", db, filepath.Join(db, "mabeam.db"))
+	}
+	dir := filepath.Dir(db)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return usagef("--db %s: directory %s does not exist (create it first: only run's default path, OUT/<name>.db, creates its directory)", db, dir)
+	}
+	return nil
+}
+
+// openStore opens the store at db, creating it if needed.
+func openStore(ctx context.Context, db string) (*store.Store, error) {
+	if err := checkDBPath(db); err != nil {
+		return nil, err
 	}
 	return store.Open(ctx, db)
 }
 
 // openExisting opens a store that must already exist: reading commands do
-// not create an empty database for a mistyped path.
+// not create an empty database for a mistyped path, nor write a schema into
+// a file that is not a store (store.OpenExisting refuses it).
 func openExisting(ctx context.Context, db string) (*store.Store, error) {
-	if db != "" && db != ":memory:" {
+	if err := checkDBPath(db); err != nil {
+		return nil, err
+	}
+	if db != ":memory:" {
 		if _, err := os.Stat(db); err != nil {
 			return nil, usagef("--db %s: no such database (create one with 'experiment run' or 'experiment ask')", db)
 		}
 	}
-	return openStore(ctx, db)
+	return store.OpenExisting(ctx, db)
 }
 
 // openStudy opens an existing store and looks up a study in it. The caller
@@ -211,8 +237,8 @@ func newTellCmd() *cobra.Command {
 			v := math.NaN()
 			if !fail {
 				var err error
-				if v, err = strconv.ParseFloat(value, 64); err != nil || math.IsNaN(v) {
-					return usagef("--value %q is not a number (report a failed evaluation with --fail)", value)
+				if v, err = strconv.ParseFloat(value, 64); err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+					return usagef("--value %q is not a finite number (report a failed evaluation with --fail)", value)
 				}
 			}
 			ctx := c.Context()
@@ -226,7 +252,7 @@ func newTellCmd() *cobra.Command {
 				return err
 			}
 			if t.Finished() {
-				return fmt.Errorf("trial %d of study %q is already %s", number, name, t.State)
+				return usagef("trial %d of study %q is already %s; a trial is told once (ask for a new one)", number, name, t.State)
 			}
 			if fail {
 				t.State, t.Err = optimizer.Failed, "reported by tell --fail"
@@ -271,7 +297,7 @@ func newBestCmd() *cobra.Command {
 			}
 			b, ok := optimizer.Best(trials, rec.Direction)
 			if !ok {
-				return fmt.Errorf("study %q has no complete trial yet (%d trial(s) in all)", name, len(trials))
+				return usagef("study %q has no complete trial yet (%d trial(s) in all); tell a value first", name, len(trials))
 			}
 			out := map[string]any{"study": name, "trial": b.Number, "value": b.Value, "params": b.Params, "trials": len(trials)}
 			if asJSON {

@@ -1,22 +1,31 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/mabeam/mabeam/experiments"
+	"github.com/mabeam/mabeam/store"
 	"github.com/spf13/cobra"
 )
 
 func newCompareCmd() *cobra.Command {
 	var (
 		db, experiment string
-		asJSON         bool
+		asJSON, all    bool
 	)
 	c := &cobra.Command{
 		Use:   "compare",
-		Short: "Compare optimizers: mean test score with a 95% CI over seeds, cost, and the gain over the baseline",
+		Short: "Compare optimizers: mean test score with a 95% CI over seeds and test examples, cost, and the gain over the baseline",
+		Long: "compare prints, per experiment, dataset and optimizer, the mean test score over the complete\n" +
+			"studies (seeds) and its 95% interval from a paired hierarchical bootstrap over seeds and\n" +
+			"test examples, the baseline's score and the paired gain over it, and the cost and calls per\n" +
+			"study (nominal and billed; the final test evaluations included). By default an experiment\n" +
+			"shows the studies of the config it was last run from; --all shows every study.",
 		Example: "  experiment compare --db out/quickstart.db\n" +
 			"  experiment compare --db out/all.db --experiment topology_adversary --json",
 		Args: noArgs,
@@ -27,9 +36,14 @@ func newCompareCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			rows, err := experiments.Compare(ctx, s, experiment)
+			rows, err := experiments.Compare(ctx, s, experiments.CompareOptions{Experiment: experiment, All: all})
 			if err != nil {
 				return err
+			}
+			if experiment != "" && len(rows) == 0 {
+				if sts, err := s.Studies(ctx, experiment); err == nil && len(sts) == 0 {
+					return &usageError{fmt.Sprintf("no experiment %q in %s%s", experiment, db, knownExperiments(ctx, s))}
+				}
 			}
 			if asJSON {
 				return writeJSON(c.OutOrStdout(), map[string]any{"rows": rows})
@@ -45,6 +59,7 @@ func newCompareCmd() *cobra.Command {
 	f.StringVar(&db, "db", "", "SQLite store file")
 	f.StringVar(&experiment, "experiment", "", "only this experiment's studies")
 	f.BoolVar(&asJSON, "json", false, "print one JSON document")
+	f.BoolVar(&all, "all", false, "include studies of earlier configs of each experiment")
 	return c
 }
 
@@ -53,9 +68,33 @@ func printComparison(w io.Writer, rows []experiments.Comparison) error {
 	for _, r := range rows {
 		tr = append(tr, []string{r.Experiment, r.Dataset, r.Optimizer, fmt.Sprint(r.Seeds),
 			fmt.Sprintf("%.3f %s", r.TestMean, fmtCI(r.TestCI)), fmt.Sprintf("%.3f", r.BaselineMean),
-			fmt.Sprintf("%+.3f %s", r.DiffMean, fmtCI(r.DiffCI)), fmt.Sprintf("%.4f", r.CostUSD), fmt.Sprintf("%.0f", r.LMCalls)})
+			fmt.Sprintf("%+.3f %s", r.DiffMean, fmtCI(r.DiffCI)), fmt.Sprintf("%.4f", r.CostUSD), fmt.Sprintf("%.4f", r.BilledCostUSD),
+			fmt.Sprintf("%.0f", r.LMCalls)})
 	}
-	return table(w, []string{"EXPERIMENT", "DATASET", "OPTIMIZER", "SEEDS", "TEST (95% CI)", "BASELINE", "GAIN (95% CI)", "COST $", "CALLS"}, tr)
+	if err := table(w, []string{"EXPERIMENT", "DATASET", "OPTIMIZER", "SEEDS", "TEST (95% CI)", "BASELINE", "GAIN (95% CI)",
+		"COST $/STUDY", "BILLED $", "CALLS/STUDY"}, tr); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, "(cost and calls per study include the final test evaluations; CIs: paired bootstrap over seeds and test examples)")
+	return err
+}
+
+// knownExperiments lists the experiments in s, for an error message.
+func knownExperiments(ctx context.Context, s *store.Store) string {
+	sts, err := s.Studies(ctx, "")
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, st := range sts {
+		if st.Experiment != "" && !slices.Contains(names, st.Experiment) {
+			names = append(names, st.Experiment)
+		}
+	}
+	if len(names) == 0 {
+		return " (it holds no experiment)"
+	}
+	return " (experiments: " + strings.Join(names, ", ") + ")"
 }
 
 func fmtCI(iv experiments.Interval) string {

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/spf13/cobra"
@@ -59,10 +63,13 @@ func newDatasetsExportCmd() *cobra.Command {
 		n, difficulty int
 		seed          uint64
 		out           string
+		force         bool
 	)
 	c := &cobra.Command{
 		Use:   "export NAME",
 		Short: "Generate examples of a built-in family and write them as JSONL",
+		Long: "export writes --n examples of a built-in family to --out as JSONL (at most " + fmt.Sprint(datasets.MaxExamples) + ").\n" +
+			"The file is written in full or not at all; an existing file is replaced only with --force.",
 		Example: "  experiment datasets export arithmetic --n 100 --seed 1 --out arith.jsonl\n" +
 			"  experiment datasets export multihop --n 50 --difficulty 3 --out -   # to stdout",
 		Args: exactArgs(1, "the family name"),
@@ -70,14 +77,19 @@ func newDatasetsExportCmd() *cobra.Command {
 			if _, err := datasets.Lookup(args[0]); err != nil {
 				return usagef("%v; see 'experiment datasets list'", err)
 			}
-			if n <= 0 {
-				return usagef("--n must be positive, got %d", n)
+			if err := checkN(n); err != nil {
+				return err
 			}
 			if difficulty < 0 || difficulty > 3 {
 				return usagef("--difficulty must be 0 (mixed) or 1..3, got %d", difficulty)
 			}
 			if out == "" {
 				return usagef("--out is required (a file path, or - for stdout)")
+			}
+			if out != "-" {
+				if err := checkOut(out, force); err != nil {
+					return err
+				}
 			}
 			exs, err := datasets.GenerateFamily(args[0], n, seed, difficulty)
 			if err != nil {
@@ -86,30 +98,78 @@ func newDatasetsExportCmd() *cobra.Command {
 			if out == "-" {
 				return datasets.WriteJSONL(c.OutOrStdout(), exs)
 			}
-			tmp := out + ".tmp"
-			f, err := os.Create(tmp)
-			if err != nil {
-				return err
-			}
-			if err := datasets.WriteJSONL(f, exs); err != nil {
-				f.Close()
-				os.Remove(tmp)
-				return err
-			}
-			if err := f.Close(); err != nil {
-				os.Remove(tmp)
-				return err
-			}
-			if err := os.Rename(tmp, out); err != nil {
+			if err := writeFileAtomic(out, func(w io.Writer) error { return datasets.WriteJSONL(w, exs) }); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.ErrOrStderr(), "wrote %d %s examples to %s\n", len(exs), args[0], out)
 			return nil
 		},
 	}
-	c.Flags().IntVar(&n, "n", 100, "number of examples")
+	c.Flags().IntVar(&n, "n", 100, fmt.Sprintf("number of examples (at most %d)", datasets.MaxExamples))
 	c.Flags().IntVar(&difficulty, "difficulty", 0, "difficulty 1..3, or 0 for a mix")
 	c.Flags().Uint64Var(&seed, "seed", 1, "generator seed")
 	c.Flags().StringVar(&out, "out", "", "output file (.jsonl), or - for stdout")
+	c.Flags().BoolVar(&force, "force", false, "replace --out if it exists")
 	return c
+}
+
+// checkN refuses an example count that is not positive or above
+// datasets.MaxExamples (evaluate and datasets export).
+func checkN(n int) error {
+	if n <= 0 {
+		return usagef("--n must be positive, got %d", n)
+	}
+	if n > datasets.MaxExamples {
+		return usagef("--n %d is above the limit of %d examples", n, datasets.MaxExamples)
+	}
+	return nil
+}
+
+// checkOut refuses an output path before anything is generated or
+// written: a directory, a file in a directory that does not exist, or an
+// existing file without force.
+func checkOut(out string, force bool) error {
+	fi, err := os.Stat(out)
+	switch {
+	case err == nil && fi.IsDir():
+		return usagef("--out %s is a directory; give a file path, e.g. %s", out, filepath.Join(out, "examples.jsonl"))
+	case err == nil && !fi.Mode().IsRegular():
+		return usagef("--out %s is not a regular file", out)
+	case err == nil && !force:
+		return usagef("--out %s exists; pass --force to replace it", out)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	dir := filepath.Dir(out)
+	if di, err := os.Stat(dir); err != nil || !di.IsDir() {
+		return usagef("--out %s: directory %s does not exist", out, dir)
+	}
+	return nil
+}
+
+// writeFileAtomic writes path through a temporary file in its directory,
+// renamed over path once complete: path is written in full or not at all,
+// and the temporary file is removed on every error.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -102,8 +102,8 @@ func newEvaluateCmd() *cobra.Command {
 			if _, err := datasets.Lookup(family); err != nil {
 				return usagef("--family: %v", err)
 			}
-			if n <= 0 {
-				return usagef("--n must be positive, got %d", n)
+			if err := checkN(n); err != nil {
+				return err
 			}
 			if difficulty < 0 || difficulty > 3 {
 				return usagef("--difficulty must be 0 (mixed) or 1..3, got %d", difficulty)
@@ -140,7 +140,11 @@ func newEvaluateCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("team %s: %w", p.name, err)
 				}
+				fmt.Fprintf(c.ErrOrStderr(), "evaluating %s on %d %s examples (Ctrl-C stops)\n", p.name, len(exs), family)
 				rep, err := evaluation.Evaluate(ctx, t, exs, datasets.ExactMatch, &evaluation.Options{Workers: workers})
+				if err != nil && ctx.Err() != nil {
+					return fmt.Errorf("%w: evaluate keeps no state, so nothing is lost; run the command again to start over", errInterrupted)
+				}
 				if err != nil {
 					return fmt.Errorf("team %s: %w", p.name, err)
 				}
@@ -163,7 +167,7 @@ func newEvaluateCmd() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&family, "family", "arithmetic", "built-in family (see 'experiment datasets list')")
 	f.StringVar(&teams, "teams", strings.Join(presetNames(), ","), "comma-separated preset teams")
-	f.IntVar(&n, "n", 200, "number of examples")
+	f.IntVar(&n, "n", 200, fmt.Sprintf("number of examples (at most %d)", datasets.MaxExamples))
 	f.IntVar(&difficulty, "difficulty", 2, "difficulty 1..3, or 0 for a mix")
 	f.Uint64Var(&seed, "seed", 1, "seed of the examples and of the surrogate model")
 	f.IntVar(&workers, "workers", 0, "concurrent examples (0 = one per core)")

@@ -3,30 +3,20 @@
 // optimizing them from a config.
 //
 // Results go to stdout (one JSON document with --json); progress and logs go
-// to stderr. Usage errors exit 2, failures exit 1.
+// to stderr. Exit codes, the same for every command: 0 success, 1 runtime
+// failure, 2 usage or input error, 130 interrupted (see exitcode.go).
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
-
-// usageError marks errors that are the caller's to mend (exit code 2).
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error {
-	return &usageError{fmt.Sprintf(format, args...)}
-}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -41,26 +31,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintln(stderr, "experiment:", err)
-	var ue *usageError
-	// cobra reports an unknown subcommand with an untyped error.
-	if errors.As(err, &ue) || isFlagError(err) || strings.HasPrefix(err.Error(), "unknown command") {
-		return 2
-	}
-	return 1
-}
-
-// flagError wraps cobra's flag parsing errors so they exit 2.
-type flagError struct{ error }
-
-func isFlagError(err error) bool {
-	var fe flagError
-	return errors.As(err, &fe)
+	return exitCode(err)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "experiment",
 		Short: "Optimize and evaluate teams of language-model agents",
+		Long: "experiment optimizes and evaluates teams of language-model agents: results go to\n" +
+			"stdout (one JSON document with --json), progress and logs to stderr.\n\n" + exitCodesHelp,
 		Example: "  experiment run experiments/quickstart.yaml\n" +
 			"  experiment compare --db out/quickstart.db\n" +
 			"  experiment evaluate --family multihop --n 100",
@@ -81,7 +60,7 @@ func newVersionCmd() *cobra.Command {
 		Use:     "version",
 		Short:   "Print the version",
 		Example: "  experiment version",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			fmt.Fprintln(c.OutOrStdout(), "experiment", version)
 			return nil

@@ -37,7 +37,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"ask", "--db", "x.db", "--study", "s", "--space", `{}`, "--sampler", "tpe"}, "unknown sampler"},
 		{[]string{"ask", "--db", "x.db", "--study", "s", "--space", `{}`, "--direction", "up"}, "direction"},
 		{[]string{"tell", "--db", "x.db", "--study", "s", "--trial", "0"}, "exactly one of --value"},
-		{[]string{"tell", "--db", "x.db", "--study", "s", "--trial", "0", "--value", "nan"}, "not a number"},
+		{[]string{"tell", "--db", "x.db", "--study", "s", "--trial", "0", "--value", "nan"}, "not a finite number"},
 		{[]string{"run"}, "takes 1 argument"},
 		{[]string{"best", "--db", "x.db", "--study", "s"}, "no such database"},
 		{[]string{"tell", "--db", "x.db", "--study", "s", "--trial", "0", "--fail"}, "no such database"},
@@ -212,10 +212,10 @@ func TestRunRefusesFileTheSimCannotParse(t *testing.T) {
 	}
 
 	// Questions the sim parses, exported from a family, run to the end.
-	if code, _, e := exe(t, dir, "datasets", "export", "arithmetic", "--n", "12", "--out", "data.jsonl"); code != 0 {
+	if code, _, e := exe(t, dir, "datasets", "export", "arithmetic", "--n", "12", "--out", "data.jsonl", "--force"); code != 0 {
 		t.Fatal(e)
 	}
-	if code, _, e := exe(t, dir, "run", "exp.yaml", "--db", "out/x.db", "--json"); code != 0 {
+	if code, _, e := exe(t, dir, "run", "exp.yaml", "--json"); code != 0 {
 		t.Fatalf("run on an exported file: exit %d: %s", code, e)
 	}
 }

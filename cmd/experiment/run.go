@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/mabeam/mabeam/experiments"
@@ -19,16 +18,20 @@ import (
 
 func newRunCmd() *cobra.Command {
 	var (
-		db, out        string
-		resume, asJSON bool
+		db, out, newExp string
+		resume, asJSON  bool
 	)
 	c := &cobra.Command{
 		Use:   "run CONFIG",
 		Short: "Run an experiment config: every (dataset, optimizer, seed) study into the store",
 		Long: "run validates CONFIG, then runs each study to its budget, committing every finished\n" +
 			"trial to the SQLite store, scores the best team once on the test split, and prints\n" +
-			"the comparison. Ctrl-C stops after the trial in progress (a second Ctrl-C at once);\n" +
-			"--resume continues the same studies without repeating finished trials.",
+			"the comparison. Ctrl-C (or SIGTERM) stops at once, abandoning the trial in progress,\n" +
+			"and exits 130; --resume continues the same studies without repeating finished\n" +
+			"trials. A study is held by one run at a time (a lease in the store). On --resume a\n" +
+			"changed budget continues the same studies; any other change to the config is refused\n" +
+			"with the list of changed fields, unless --new-experiment NAME runs it as a new\n" +
+			"experiment beside the old one.",
 		Example: "  experiment run experiments/quickstart.yaml\n" +
 			"  experiment run experiments/topology_adversary.yaml --db out/topo.db --json\n" +
 			"  experiment run experiments/quickstart.yaml --db out/quickstart.db --resume",
@@ -38,6 +41,12 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return &usageError{err.Error()}
 			}
+			if newExp != "" {
+				if err := cfg.Rename(newExp); err != nil {
+					return &usageError{err.Error()}
+				}
+			}
+			mkdir := db == ""
 			if db == "" {
 				db = filepath.Join(out, cfg.Name+".db")
 			}
@@ -50,7 +59,11 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return &usageError{err.Error()}
 			}
-			if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
+			if mkdir { // only the default OUT/<name>.db creates its directory
+				if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
+					return err
+				}
+			} else if err := checkDBPath(db); err != nil {
 				return err
 			}
 			ctx, cancel := context.WithCancel(c.Context())
@@ -67,22 +80,21 @@ func newRunCmd() *cobra.Command {
 				}
 			}
 
-			var stop atomic.Bool
+			// A signal stops the run at once: the trial in progress is
+			// abandoned (not stored) and run again by --resume.
 			sigs := make(chan os.Signal, 2)
 			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 			defer signal.Stop(sigs)
 			go func() {
-				for range sigs {
-					if stop.Swap(true) {
-						fmt.Fprintln(c.ErrOrStderr(), "\nexperiment: second interrupt: abandoning the trial in progress")
-						cancel()
-						return
-					}
-					fmt.Fprintln(c.ErrOrStderr(), "\nexperiment: interrupt: stopping after the trial in progress (Ctrl-C again to stop now)")
+				select {
+				case <-sigs:
+					fmt.Fprintln(c.ErrOrStderr(), "\nexperiment: interrupt: stopping now; the trial in progress will run again on --resume")
+					cancel()
+				case <-ctx.Done():
 				}
 			}()
 
-			r := &experiments.Runner{Store: s, Resume: resume, Progress: newProgress(c.ErrOrStderr()), Log: c.ErrOrStderr(), Stop: stop.Load}
+			r := &experiments.Runner{Store: s, Resume: resume, Progress: newProgress(c.ErrOrStderr()), Log: c.ErrOrStderr()}
 			sums, err := r.Run(ctx, studies)
 			if cfg.LMCache() {
 				// Whether the cache paid off is only known to this process.
@@ -92,7 +104,7 @@ func newRunCmd() *cobra.Command {
 				}
 			}
 			if errors.Is(err, experiments.ErrStopped) {
-				return fmt.Errorf("stopped; every finished trial is in %s. Resume with: experiment run %s --db %s --resume", db, args[0], db)
+				return fmt.Errorf("%w; every finished trial is in %s. Resume with: experiment run %s --db %s --resume", experiments.ErrStopped, db, args[0], db)
 			}
 			if errors.Is(err, experiments.ErrStudyExists) {
 				return &usageError{err.Error()}
@@ -103,7 +115,7 @@ func newRunCmd() *cobra.Command {
 			if asJSON {
 				return writeJSON(c.OutOrStdout(), map[string]any{"studies": sums})
 			}
-			rows, err := experiments.Compare(ctx, s, cfg.Name)
+			rows, err := experiments.Compare(ctx, s, experiments.CompareOptions{Experiment: cfg.Name})
 			if err != nil {
 				return err
 			}
@@ -118,6 +130,7 @@ func newRunCmd() *cobra.Command {
 	f.StringVar(&db, "db", "", "SQLite store file (default OUT/<experiment name>.db)")
 	f.StringVar(&out, "out", "out", "directory for the default store and outputs")
 	f.BoolVar(&resume, "resume", false, "continue studies already in the store")
+	f.StringVar(&newExp, "new-experiment", "", "run the config under this experiment name (after a config change)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON document with a summary per study")
 	return c
 }

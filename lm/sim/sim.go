@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -38,6 +39,7 @@ const (
 // Model is the surrogate language model. It is safe for concurrent use.
 type Model struct {
 	seed     uint64
+	identity string // Identity, fixed by New
 	sleep    bool
 	profiles map[string]*profile // read-only after New
 	byIndex  []*profile          // profiles sorted by name; profile.index is the position
@@ -46,7 +48,10 @@ type Model struct {
 	questions cache[*question] // question text → solution
 }
 
-var _ lm.Model = (*Model)(nil)
+var (
+	_ lm.Model      = (*Model)(nil)
+	_ lm.Identifier = (*Model)(nil)
+)
 
 // New returns a surrogate model; opts may be nil.
 func New(opts *Options) *Model {
@@ -71,8 +76,19 @@ func New(opts *Options) *Model {
 		m.byIndex = append(m.byIndex, m.profiles[n])
 	}
 	m.prepareProfiles()
+	sum := sha256.Sum256(fmt.Appendf(nil, "%+v", m.Profiles()))
+	m.identity = fmt.Sprintf("sim/v%s seed=%d profiles=%x", Version, m.seed, sum[:8])
 	return m
 }
+
+// Version names the surrogate's mechanism. It is part of Identity, so a
+// response cached from an older surrogate is never served by a newer one;
+// it changes whenever a reply to some request may change.
+const Version = "2"
+
+// Identity implements lm.Identifier: the backend, its version, its seed and
+// a hash of its profiles, which together fix every reply.
+func (m *Model) Identity() string { return m.identity }
 
 // Profiles returns the profiles the model serves, sorted by name.
 func (m *Model) Profiles() []Profile {

@@ -233,3 +233,15 @@ func TestQuality(t *testing.T) {
 		t.Errorf("redundant text %.3f scores at least the plain one %.3f", b, a)
 	}
 }
+
+// TestIdentity: the identity names the seed and the profiles, so two
+// worlds never share cache keys.
+func TestIdentity(t *testing.T) {
+	a, b := sim.New(&sim.Options{Seed: 1}), sim.New(&sim.Options{Seed: 2})
+	p := sim.DefaultProfiles()[0]
+	p.ConfidenceBias += 0.1
+	c := sim.New(&sim.Options{Seed: 1, Profiles: []sim.Profile{p}})
+	if a.Identity() == b.Identity() || a.Identity() == c.Identity() || a.Identity() != sim.New(&sim.Options{Seed: 1}).Identity() {
+		t.Errorf("identities: %q, %q, %q", a.Identity(), b.Identity(), c.Identity())
+	}
+}
