@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -21,12 +23,15 @@ import (
 // random moments of a run, with the LM cache on and off in turn, resumes
 // each, and checks every resumed store's full trial table (trials, params,
 // agent metrics, example and test results: every column but timestamps,
-// durations and billed cost) equals an uninterrupted run's. It is skipped
-// unless the variable is set (`make reliability` sets 50).
+// durations and billed cost) equals an uninterrupted run's. Without the
+// variable it makes 4 kills; `make reliability` makes 50.
 func TestReliability(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("MABEAM_RELIABILITY"))
-	if n <= 0 || runtime.GOOS == "windows" {
-		t.Skip("set MABEAM_RELIABILITY=N to run N kills (make reliability)")
+	if n <= 0 {
+		n = 4 // one of each signal, the cache on for the last
+	}
+	if testing.Short() || runtime.GOOS == "windows" {
+		t.Skip("runs the CLI")
 	}
 	dir := t.TempDir()
 	cfgs := map[bool]string{false: e2eConfig(t, dir)}
@@ -59,6 +64,9 @@ func TestReliability(t *testing.T) {
 	r := rand.New(rand.NewPCG(2026, 12))
 	for i := range n {
 		sig, cache := signals[i%3], (i/3)%2 == 1
+		if n == 4 {
+			cache = i >= 2
+		}
 		key := fmt.Sprintf("%-7v cache %-5v", sig, cache)
 		c := table[key]
 		if c == nil {
@@ -165,4 +173,112 @@ func TestConcurrentAsk(t *testing.T) {
 		return
 	}
 	t.Logf("%d processes × %d rounds of ask/tell: %d trials, no duplicate", procs, rounds, len(seen))
+}
+
+// bigTrialConfig is a config whose every trial takes far longer than a
+// second: 30 agents in a 10-round mesh on 20,000 validation questions.
+func bigTrialConfig(t *testing.T, dir string) string {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString("name: big\nseeds: [1]\nlm: {backend: sim, seed: 0}\ndatasets:\n" +
+		"  - {name: arith, family: arithmetic, difficulty: 2, train: 0, val: 20000, test: 10, metric: numeric}\n" +
+		"team:\n  agents:\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "    - {id: a%d, role: solver, model: sim-medium, temperature: 0.7}\n", i)
+	}
+	b.WriteString("  topology: mesh\n  rounds: 10\n  aggregation: majority\noptimizers:\n  - name: random\nbudget:\n  trials: 2\n")
+	path := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startBig starts a run of the big config and waits until its study holds
+// its lease (the trial is then running).
+func startBig(t *testing.T, cfg, db string, args ...string) (*exec.Cmd, <-chan struct{}) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	t.Cleanup(cancel)
+	cmd := command(ctx, "", append([]string{"run", cfg, "--db", db}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if conn, err := openRO(db); err == nil {
+			var holder string
+			err := conn.QueryRow(`SELECT lease_holder FROM studies`).Scan(&holder)
+			conn.Close()
+			if err == nil && holder != "" {
+				return cmd, done
+			}
+		}
+	}
+	t.Fatal("the run never took its lease")
+	return nil, nil
+}
+
+// TestSignalStopsALargeTrial: a signal stops even a trial of many minutes
+// within a second, and the study is left interrupted for --resume.
+func TestSignalStopsALargeTrial(t *testing.T) {
+	if testing.Short() || runtime.GOOS == "windows" {
+		t.Skip("runs the CLI")
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "big.db")
+	cmd, done := startBig(t, bigTrialConfig(t, dir), db)
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	took := time.Since(start)
+	t.Logf("SIGTERM to exit: %v", took.Round(time.Millisecond))
+	if took > time.Second {
+		t.Errorf("the run took %v to stop after SIGTERM, want under a second", took)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit %d, want 130", code)
+	}
+	if st := readStudy(t, db, "big/arith/random/seed1"); st.Status != "interrupted" || st.Trials != 0 {
+		t.Errorf("after the signal: %+v; want interrupted with no trial stored", st)
+	}
+}
+
+// TestSecondResumeRefused: a second `run --resume` on a live study is
+// refused at once, naming the holder, and leaves the study untouched.
+func TestSecondResumeRefused(t *testing.T) {
+	if testing.Short() || runtime.GOOS == "windows" {
+		t.Skip("runs the CLI")
+	}
+	dir := t.TempDir()
+	cfg, db := bigTrialConfig(t, dir), filepath.Join(dir, "big.db")
+	_, done := startBig(t, cfg, db)
+	before := trialHash(t, db)
+	start := time.Now()
+	code, _, stderr := exe(t, "", "run", cfg, "--db", db, "--resume")
+	took := time.Since(start)
+	t.Logf("second --resume refused in %v: %s", took.Round(time.Millisecond), strings.TrimSpace(stderr))
+	if code != 2 || !strings.Contains(stderr, "is held by") {
+		t.Errorf("second --resume: exit %d: %s", code, stderr)
+	}
+	if took > time.Second {
+		t.Errorf("the refusal took %v, want under a second", took)
+	}
+	var status, holder string
+	if err := mustOpenRO(t, db).QueryRow(`SELECT status, lease_holder FROM studies`).Scan(&status, &holder); err != nil || status != "running" || holder == "" {
+		t.Errorf("the live study after the refusal: status %q, holder %q (%v)", status, holder, err)
+	}
+	if after := trialHash(t, db); after != before {
+		t.Error("the refused run changed the study's trials")
+	}
+	select {
+	case <-done:
+		t.Error("the first run ended")
+	default:
+	}
 }
