@@ -91,18 +91,9 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 }
 
 func (s *Store) leaseUpdate(ctx context.Context, name, holder, set string, args ...any) error {
-	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE studies SET `+set+` WHERE name = ? AND lease_holder = ?`,
-			append(args, name, holder)...)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := s.updateStudies(ctx, name, set, args, `lease_holder = ?`, holder)
 	if err != nil {
-		return fmt.Errorf("store: study %q: lease: %w", name, err)
+		return err
 	}
 	if n == 0 {
 		st, err := s.Study(ctx, name)

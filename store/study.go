@@ -274,10 +274,24 @@ func (s *Store) SetStudyStatus(ctx context.Context, name string, status Status) 
 
 // updateStudy runs UPDATE studies SET set, updated_at WHERE name.
 func (s *Store) updateStudy(ctx context.Context, name, set string, args ...any) error {
-	args = append(args, formatTime(time.Now()), name)
+	n, err := s.updateStudies(ctx, name, set, args, "")
+	if err == nil && n == 0 {
+		return errorf(ErrNotFound, "study %q not found", name)
+	}
+	return err
+}
+
+// updateStudies runs UPDATE studies SET set, updated_at WHERE name, and
+// the condition and if it is not "", and returns how many rows changed.
+func (s *Store) updateStudies(ctx context.Context, name, set string, setArgs []any, and string, andArgs ...any) (int64, error) {
+	where := `name = ?`
+	if and != "" {
+		where += ` AND ` + and
+	}
+	all := append(append(append([]any{}, setArgs...), formatTime(time.Now()), name), andArgs...)
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE studies SET `+set+`, updated_at = ? WHERE name = ?`, args...)
+		res, err := tx.ExecContext(ctx, `UPDATE studies SET `+set+`, updated_at = ? WHERE `+where, all...)
 		if err != nil {
 			return err
 		}
@@ -285,10 +299,7 @@ func (s *Store) updateStudy(ctx context.Context, name, set string, args ...any) 
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: update study %q: %w", name, err)
+		return 0, fmt.Errorf("store: update study %q: %w", name, err)
 	}
-	if n == 0 {
-		return errorf(ErrNotFound, "study %q not found", name)
-	}
-	return nil
+	return n, nil
 }

@@ -81,7 +81,8 @@ func TestReliability(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(r.Int64N(int64(took[cache]))))
+		delay := time.Duration(r.Int64N(int64(took[cache])))
+		time.Sleep(delay)
 		_ = cmd.Process.Signal(sig)
 		_ = cmd.Wait()
 		cancel()
@@ -90,6 +91,8 @@ func TestReliability(t *testing.T) {
 		switch {
 		case code == 0:
 			c.early++ // finished before the signal arrived
+		case sig != syscall.SIGKILL && code == -1 && delay < 30*time.Millisecond:
+			c.early++ // before the process installed its handler: the default action
 		case sig != syscall.SIGKILL && code != 130:
 			t.Errorf("kill %d (%v): exit %d, want 130: %s", i, sig, code, stderr.String())
 		}
@@ -109,7 +112,7 @@ func TestReliability(t *testing.T) {
 	}
 	t.Logf("%d kills; uninterrupted runs %v (cache off), %v (cache on):", n, took[false].Round(time.Millisecond), took[true].Round(time.Millisecond))
 	for k, c := range table {
-		t.Logf("  %s  kills %2d  resumed table equal %2d  (finished before the signal %d)", k, c.kills, c.equal, c.early)
+		t.Logf("  %s  kills %2d  resumed table equal %2d  (signal before the handler or after the end: %d)", k, c.kills, c.equal, c.early)
 	}
 }
 

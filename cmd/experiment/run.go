@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/mabeam/mabeam/experiments"
@@ -36,7 +37,29 @@ func newRunCmd() *cobra.Command {
 			"  experiment run experiments/topology_adversary.yaml --db out/topo.db --json\n" +
 			"  experiment run experiments/quickstart.yaml --db out/quickstart.db --resume",
 		Args: exactArgs(1, "the config file"),
-		RunE: func(c *cobra.Command, args []string) error {
+		RunE: func(c *cobra.Command, args []string) (err error) {
+			// A signal stops the run at once, whenever it comes: the trial in
+			// progress is abandoned (not stored) and run again by --resume.
+			ctx, cancel := context.WithCancel(c.Context())
+			defer cancel()
+			var signalled atomic.Bool
+			sigs := make(chan os.Signal, 2)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			go func() {
+				select {
+				case <-sigs:
+					signalled.Store(true)
+					fmt.Fprintln(c.ErrOrStderr(), "\nexperiment: interrupt: stopping now; the trial in progress will run again on --resume")
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			defer func() {
+				if signalled.Load() && err != nil && !errors.Is(err, experiments.ErrStopped) {
+					err = fmt.Errorf("%w before the run began; nothing was changed. Run again with: experiment run %s", experiments.ErrStopped, args[0])
+				}
+			}()
 			cfg, err := experiments.Load(args[0])
 			if err != nil {
 				return &usageError{err.Error()}
@@ -66,8 +89,6 @@ func newRunCmd() *cobra.Command {
 			} else if err := checkDBPath(db); err != nil {
 				return err
 			}
-			ctx, cancel := context.WithCancel(c.Context())
-			defer cancel()
 			s, err := store.Open(ctx, db)
 			if err != nil {
 				return err
@@ -79,20 +100,6 @@ func newRunCmd() *cobra.Command {
 					st.Evaluator.Model = cached
 				}
 			}
-
-			// A signal stops the run at once: the trial in progress is
-			// abandoned (not stored) and run again by --resume.
-			sigs := make(chan os.Signal, 2)
-			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-			defer signal.Stop(sigs)
-			go func() {
-				select {
-				case <-sigs:
-					fmt.Fprintln(c.ErrOrStderr(), "\nexperiment: interrupt: stopping now; the trial in progress will run again on --resume")
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
 
 			r := &experiments.Runner{Store: s, Resume: resume, Progress: newProgress(c.ErrOrStderr()), Log: c.ErrOrStderr()}
 			sums, err := r.Run(ctx, studies)
