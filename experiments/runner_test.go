@@ -108,8 +108,14 @@ func TestResumeAfterConfigChange(t *testing.T) {
 	if err != nil || len(rows) != 1 || rows[0].Seeds != 1 {
 		t.Fatalf("compare after dropping seed 2: %+v, %v", rows, err)
 	}
-	if rows, _ := Compare(ctx, s, CompareOptions{Experiment: "rt", All: true}); len(rows) != 1 || rows[0].Seeds != 2 {
-		t.Errorf("compare --all: %+v", rows)
+	rows, _ = Compare(ctx, s, CompareOptions{Experiment: "rt", All: true})
+	if len(rows) != 1 || rows[0].Seeds != 2 {
+		t.Fatalf("compare --all: %+v", rows)
+	}
+	// Two seeds give an interval from their test examples too, never a
+	// zero-width one; it holds the mean, and the cost columns are per study.
+	if c := rows[0]; !(c.TestCI[0] < c.TestMean && c.TestMean < c.TestCI[1]) || !(c.DiffCI[0] < c.DiffCI[1]) || !c.CostIncludesTest || c.CostUSD <= 0 {
+		t.Errorf("compare row %+v", c)
 	}
 }
 
