@@ -219,14 +219,15 @@ func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, e
 	return res.finish(p), nil
 }
 
-// RunTrial evaluates params on exs as trial n, within limit l (with a
+// RunTrial evaluates params on exs (the validation split) as trial n, within limit l (with a
 // LimitedEvaluator; other evaluators ignore it). A failed evaluation gives
 // a Failed trial and no error, unless ctx ended: then the error is
 // returned and the trial is not finished. An evaluation cut short by l
 // gives a Stopped trial, whose Value is the mean on the examples it ran
 // and whose Batch counts them.
 func RunTrial(ctx context.Context, p *Problem, n int, params space.Assignment, exs []datasets.Example, note string, l Limit) (Trial, *evaluation.Report, error) {
-	t := Trial{Number: n, Params: params, State: Running, Value: math.NaN(), Batch: len(exs), Start: time.Now(), Note: note}
+	t := Trial{Number: n, Params: params, State: Running, Value: math.NaN(), Batch: len(exs), Start: time.Now(), Note: note,
+		Split: SplitVal}
 	var rep *evaluation.Report
 	var err error
 	if le, ok := p.Evaluator.(LimitedEvaluator); ok && l != (Limit{}) {

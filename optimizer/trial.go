@@ -91,16 +91,40 @@ type Trial struct {
 	// Note is the optimizer's label for how the trial was made (e.g.
 	// "random", "simba step 3").
 	Note string
+	// Split is the split Value was measured on: SplitTrain (a mini-batch
+	// an optimizer learns from), SplitVal or SplitTest; "" when not known
+	// (ask/tell), which counts as validation. Only validation scores
+	// compete for the best.
+	Split string
+	// Parent is the number of the trial this one was derived from; nil
+	// when none. Strategy names how it was derived (e.g. "append_demo"),
+	// and Step the optimizer's step that made it; "" and 0 when the
+	// optimizer has none.
+	Parent   *int
+	Strategy string
+	Step     int
 }
+
+// Splits a trial's Value is measured on.
+const (
+	SplitTrain = "train"
+	SplitVal   = "val"
+	SplitTest  = "test"
+)
+
+// Validation reports whether the trial's Value is a validation score (or
+// of unknown split, as in ask/tell), the only kind that competes for Best.
+func (t *Trial) Validation() bool { return t.Split == SplitVal || t.Split == "" }
 
 // Finished reports whether the trial is no longer running.
 func (t *Trial) Finished() bool { return t.State != Running && t.State != "" }
 
-// Best returns the complete trial with the best value in direction d; ok is
-// false when no trial is complete. Ties go to the earlier trial.
+// Best returns the complete validation trial (Trial.Validation) with the
+// best value in direction d; ok is false when there is none. Ties go to the
+// earlier trial.
 func Best(trials []Trial, d Direction) (best Trial, ok bool) {
 	for _, t := range trials {
-		if t.State != Complete {
+		if t.State != Complete || !t.Validation() {
 			continue
 		}
 		if !ok || d.Better(t.Value, best.Value) {

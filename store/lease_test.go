@@ -142,3 +142,38 @@ func TestMigrateV1(t *testing.T) {
 		t.Errorf("a stopped trial: %v", err)
 	}
 }
+
+// TestTrialLineage: a trial's split, parent, strategy and step round-trip,
+// and a parent that is not an earlier trial or an unknown split is refused.
+func TestTrialLineage(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	st := mustStudy(t, s, "lineage")
+	parent := 0
+	recs := []TrialRecord{
+		{Trial: optimizer.Trial{Number: 0, State: optimizer.Complete, Value: 0.5, Split: optimizer.SplitVal}},
+		{Trial: optimizer.Trial{Number: 1, State: optimizer.Complete, Value: 0.9, Split: optimizer.SplitTrain,
+			Parent: &parent, Strategy: "append_demo", Step: 2}},
+	}
+	if err := s.InsertTrials(ctx, st.ID, recs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Trials(ctx, st.ID)
+	if err != nil || got[0].Parent != nil || got[1].Parent == nil || *got[1].Parent != 0 || got[1].Strategy != "append_demo" ||
+		got[1].Step != 2 || got[1].Split != optimizer.SplitTrain || got[0].Split != optimizer.SplitVal {
+		t.Fatalf("trials %+v, %v", got, err)
+	}
+	// The train mini-batch score is higher, but only validation competes.
+	if b, ok := optimizer.Best(got, optimizer.Maximize); !ok || b.Number != 0 {
+		t.Errorf("best %+v, want trial 0 (the validation one)", b)
+	}
+	self := 2
+	for _, bad := range []optimizer.Trial{
+		{Number: 2, State: optimizer.Complete, Value: 1, Split: "dev"},
+		{Number: 2, State: optimizer.Complete, Value: 1, Parent: &self},
+	} {
+		if err := s.InsertTrials(ctx, st.ID, []TrialRecord{{Trial: bad}}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("trial %+v: %v, want ErrInvalid", bad, err)
+		}
+	}
+}

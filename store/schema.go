@@ -119,8 +119,9 @@ CREATE TABLE events (
 CREATE INDEX events_study ON events (study_id, id);
 `
 
-// schemaV2 adds what run integrity needs: a trial state for trials the
-// budget stopped ('stopped'), the billed cost beside the nominal one,
+// schemaV2 adds what run integrity and the program contract need: a trial
+// state for trials the budget stopped ('stopped'), the split a trial was
+// scored on, its parent, strategy and step, the billed cost beside the nominal one,
 // leases on studies, each experiment's latest config, and the per-example
 // results of the final test evaluations. SQLite cannot change a CHECK
 // constraint, so trials and the tables that reference it are rebuilt:
@@ -142,12 +143,18 @@ CREATE TABLE trials_v2 (
 	error           TEXT    NOT NULL DEFAULT '',
 	note            TEXT    NOT NULL DEFAULT '',
 	params          TEXT    NOT NULL DEFAULT '{}',
+	split           TEXT    NOT NULL DEFAULT '' CHECK (split IN ('', 'train', 'val', 'test')),
+	parent          INTEGER,
+	strategy        TEXT    NOT NULL DEFAULT '',
+	step            INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (study_id, number)
 );
 INSERT INTO trials_v2 (study_id, number, state, value, batch, calls, tokens, cost_usd, billed_cost_usd,
 	started_at, duration_s, error, note, params)
 	SELECT study_id, number, state, value, batch, calls, tokens, cost_usd, cost_usd,
 	started_at, duration_s, error, note, params FROM trials;
+-- Experiment studies scored every trial on validation; ask/tell ones have no split.
+UPDATE trials_v2 SET split = 'val' WHERE batch > 0;
 
 CREATE TABLE trial_params_v2 (
 	study_id  INTEGER NOT NULL,

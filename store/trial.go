@@ -63,6 +63,9 @@ func (s *Store) StartTrial(ctx context.Context, studyID int64, t optimizer.Trial
 		return errorf(ErrInvalid, "study id %d: start trial %d: state %q, want running (use FinishTrial)", studyID, t.Number, t.State)
 	}
 	t.Value = math.NaN() // a running trial has no value yet
+	if err := checkLineage(&t); err != nil {
+		return errorf(ErrInvalid, "study id %d: start trial %d: %v", studyID, t.Number, err)
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		w, err := newTrialWriter(ctx, tx, studyID)
 		if err != nil {
@@ -109,6 +112,19 @@ func (s *Store) InsertTrials(ctx context.Context, studyID int64, recs []TrialRec
 	})
 }
 
+// checkLineage checks the split and parent of t.
+func checkLineage(t *optimizer.Trial) error {
+	switch t.Split {
+	case "", optimizer.SplitTrain, optimizer.SplitVal, optimizer.SplitTest:
+	default:
+		return fmt.Errorf("split %q is not %q, %q, %q or empty", t.Split, optimizer.SplitTrain, optimizer.SplitVal, optimizer.SplitTest)
+	}
+	if t.Parent != nil && (*t.Parent < 0 || *t.Parent >= t.Number) {
+		return fmt.Errorf("parent %d is not an earlier trial", *t.Parent)
+	}
+	return nil
+}
+
 func validateRecord(r *TrialRecord) error {
 	t := &r.Trial
 	switch t.State {
@@ -125,6 +141,9 @@ func validateRecord(r *TrialRecord) error {
 	}
 	if t.Number < 0 {
 		return errors.New("negative number")
+	}
+	if err := checkLineage(t); err != nil {
+		return err
 	}
 	for _, a := range r.Agents {
 		if a.Agent == "" {
@@ -234,10 +253,12 @@ func (w *trialWriter) state(ctx context.Context, n int) (optimizer.State, error)
 const (
 	qState       = `SELECT state FROM trials WHERE study_id = ? AND number = ?`
 	qInsertTrial = `INSERT INTO trials (study_id, number, state, value, batch, calls, tokens, cost_usd,
-		started_at, duration_s, error, note, params, billed_cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		started_at, duration_s, error, note, params, billed_cost_usd, split, parent, strategy, step)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateTrial = `UPDATE trials SET state = ?3, value = ?4, batch = ?5, calls = ?6, tokens = ?7,
 		cost_usd = ?8, started_at = ?9, duration_s = ?10, error = ?11, note = ?12, params = ?13,
-		billed_cost_usd = ?14 WHERE study_id = ?1 AND number = ?2`
+		billed_cost_usd = ?14, split = ?15, parent = ?16, strategy = ?17, step = ?18
+		WHERE study_id = ?1 AND number = ?2`
 	qDeleteParams   = `DELETE FROM trial_params WHERE study_id = ? AND number = ?`
 	qDeleteAgents   = `DELETE FROM agent_metrics WHERE study_id = ? AND number = ?`
 	qDeleteExamples = `DELETE FROM example_results WHERE study_id = ? AND number = ?`
@@ -255,7 +276,8 @@ func (w *trialWriter) trialArgs(t *optimizer.Trial) ([]any, error) {
 		return nil, err
 	}
 	return []any{w.studyID, t.Number, string(t.State), nullFloat(t.Value), t.Batch, t.Calls,
-		t.Tokens, t.Cost, nullTime(t.Start), t.Duration.Seconds(), t.Err, t.Note, params, t.Billed}, nil
+		t.Tokens, t.Cost, nullTime(t.Start), t.Duration.Seconds(), t.Err, t.Note, params, t.Billed,
+		t.Split, t.Parent, t.Strategy, t.Step}, nil
 }
 
 func (w *trialWriter) start(ctx context.Context, t optimizer.Trial) error {
@@ -407,7 +429,7 @@ func (s *Store) studyName(ctx context.Context, id int64) (string, error) {
 }
 
 const trialColumns = `number, state, value, batch, calls, tokens, cost_usd, started_at, duration_s,
-	error, note, params, billed_cost_usd`
+	error, note, params, billed_cost_usd, split, parent, strategy, step`
 
 // Trials returns the trials of study studyID in number order, with their
 // parameters decoded (ints as int, floats as float64, strings, bools).
@@ -458,12 +480,17 @@ func scanTrial(row interface{ Scan(...any) error }) (optimizer.Trial, error) {
 		state   string
 		value   sql.NullFloat64
 		started sql.NullString
+		parent  sql.NullInt64
 		dur     float64
 		params  []byte
 	)
 	if err := row.Scan(&t.Number, &state, &value, &t.Batch, &t.Calls, &t.Tokens, &t.Cost,
-		&started, &dur, &t.Err, &t.Note, &params, &t.Billed); err != nil {
+		&started, &dur, &t.Err, &t.Note, &params, &t.Billed, &t.Split, &parent, &t.Strategy, &t.Step); err != nil {
 		return t, err
+	}
+	if parent.Valid {
+		p := int(parent.Int64)
+		t.Parent = &p
 	}
 	t.State = optimizer.State(state)
 	t.Value = floatOrNaN(value)
