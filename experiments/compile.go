@@ -217,7 +217,10 @@ func (c *Config) study(di, oi int, seed uint64, sp datasets.Splits, model lm.Mod
 	train, val, test := slices.Clone(sp.Train), slices.Clone(sp.Val), slices.Clone(sp.Test)
 	ev := &optimizer.TeamEvaluator{
 		Space: ts, Model: model, Metric: metric, Materials: c.Materials(train),
-		Eval: &evaluation.Options{Workers: c.Workers},
+		Eval: &evaluation.Options{Workers: c.Workers}, DemoExamples: map[string]string{},
+	}
+	for _, ex := range train {
+		ev.DemoExamples[ex.Question] = ex.ID
 	}
 	js, err := SpaceJSON(ts.Space())
 	if err != nil {

@@ -30,6 +30,10 @@ type TeamEvaluator struct {
 	// means their defaults.
 	Eval *evaluation.Options
 	Team *team.Options
+	// DemoExamples maps the question of each pooled demo to its train
+	// example's id, so a stored program names where its demos came from;
+	// nil leaves the ids empty.
+	DemoExamples map[string]string
 }
 
 // Limit bounds one evaluation: what is left of a study's call and cost
@@ -66,11 +70,7 @@ var _ LimitedEvaluator = (*TeamEvaluator)(nil)
 
 // Build returns the team an assignment describes.
 func (e *TeamEvaluator) Build(a space.Assignment) (*team.Team, error) {
-	ta, err := e.Space.Decode(a)
-	if err != nil {
-		return nil, err
-	}
-	spec, err := team.FromAssignment(ta, e.Materials)
+	spec, err := e.spec(Program{Params: a})
 	if err != nil {
 		return nil, err
 	}
@@ -84,20 +84,7 @@ func (e *TeamEvaluator) Evaluate(ctx context.Context, a space.Assignment, exs []
 
 // EvaluateWithin implements LimitedEvaluator.
 func (e *TeamEvaluator) EvaluateWithin(ctx context.Context, a space.Assignment, exs []datasets.Example, l Limit) (*evaluation.Report, error) {
-	t, err := e.Build(a)
-	if err != nil {
-		return nil, err
-	}
-	m := e.Metric
-	if m == nil {
-		m = datasets.ExactMatch
-	}
-	var opts evaluation.Options
-	if e.Eval != nil {
-		opts = *e.Eval
-	}
-	opts.MaxCalls, opts.MaxCost = l.Calls, l.Cost
-	return evaluation.Evaluate(ctx, t, exs, m, &opts)
+	return e.EvaluateProgram(ctx, Program{Params: a}, exs, EvalOptions{Limit: l})
 }
 
 // Problem is everything a study needs.
@@ -201,7 +188,7 @@ func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, e
 			return res.finish(p), fmt.Errorf("optimizer: trial %d: %w", n, err)
 		}
 		left, _ := b.Remaining(res.Spent)
-		t, rep, err := RunTrial(ctx, p, n, params, p.Val, note, left)
+		t, rep, err := RunTrial(ctx, p, n, Program{Params: params}, p.Val, note, left)
 		if err != nil {
 			return res.finish(p), err
 		}
@@ -219,21 +206,34 @@ func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, e
 	return res.finish(p), nil
 }
 
-// RunTrial evaluates params on exs (the validation split) as trial n, within limit l (with a
-// LimitedEvaluator; other evaluators ignore it). A failed evaluation gives
-// a Failed trial and no error, unless ctx ended: then the error is
-// returned and the trial is not finished. An evaluation cut short by l
-// gives a Stopped trial, whose Value is the mean on the examples it ran
-// and whose Batch counts them.
-func RunTrial(ctx context.Context, p *Problem, n int, params space.Assignment, exs []datasets.Example, note string, l Limit) (Trial, *evaluation.Report, error) {
-	t := Trial{Number: n, Params: params, State: Running, Value: math.NaN(), Batch: len(exs), Start: time.Now(), Note: note,
-		Split: SplitVal}
+// RunTrial evaluates prog on exs (the validation split) as trial n, within
+// limit l (with a LimitedEvaluator; other evaluators ignore it). With a
+// ProgramEvaluator, a program without materials gets those its parameters
+// select, and the trial records them. A failed evaluation gives a Failed
+// trial and no error, unless ctx ended: then the error is returned and the
+// trial is not finished. An evaluation cut short by l gives a Stopped
+// trial, whose Value is the mean on the examples it ran and whose Batch
+// counts them.
+func RunTrial(ctx context.Context, p *Problem, n int, prog Program, exs []datasets.Example, note string, l Limit) (Trial, *evaluation.Report, error) {
+	t := Trial{Number: n, Params: prog.Params, Agents: prog.Agents, State: Running, Value: math.NaN(), Batch: len(exs),
+		Start: time.Now(), Note: note, Split: SplitVal}
 	var rep *evaluation.Report
 	var err error
-	if le, ok := p.Evaluator.(LimitedEvaluator); ok && l != (Limit{}) {
-		rep, err = le.EvaluateWithin(ctx, params, exs, l)
-	} else {
-		rep, err = p.Evaluator.Evaluate(ctx, params, exs)
+	pe, isProgram := p.Evaluator.(ProgramEvaluator)
+	if isProgram && prog.Agents == nil {
+		full, perr := pe.Program(prog.Params)
+		if perr == nil {
+			prog, t.Agents = full, full.Agents
+		}
+	}
+	le, limited := p.Evaluator.(LimitedEvaluator)
+	switch {
+	case isProgram:
+		rep, err = pe.EvaluateProgram(ctx, prog, exs, EvalOptions{Limit: l})
+	case limited && l != (Limit{}):
+		rep, err = le.EvaluateWithin(ctx, prog.Params, exs, l)
+	default:
+		rep, err = p.Evaluator.Evaluate(ctx, prog.Params, exs)
 	}
 	t.Duration = time.Since(t.Start)
 	if err != nil {

@@ -103,7 +103,14 @@ type Trial struct {
 	Parent   *int
 	Strategy string
 	Step     int
+	// Agents are the per-agent materials of the trial's program
+	// (Program.Agents), so that Program() runs it again; nil when the
+	// evaluator keeps no materials (a black-box study).
+	Agents map[string]AgentProgram
 }
+
+// Program is the trial's program: its parameters and materials.
+func (t *Trial) Program() Program { return Program{Params: t.Params, Agents: t.Agents} }
 
 // Splits a trial's Value is measured on.
 const (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -153,14 +154,17 @@ func TestTrialLineage(t *testing.T) {
 	recs := []TrialRecord{
 		{Trial: optimizer.Trial{Number: 0, State: optimizer.Complete, Value: 0.5, Split: optimizer.SplitVal}},
 		{Trial: optimizer.Trial{Number: 1, State: optimizer.Complete, Value: 0.9, Split: optimizer.SplitTrain,
-			Parent: &parent, Strategy: "append_demo", Step: 2}},
+			Parent: &parent, Strategy: "append_demo", Step: 2, Agents: map[string]optimizer.AgentProgram{
+				"a1": {Demos: []optimizer.Demo{{Example: "ex-3", Question: "q", Answer: "4", Output: "Answer: 4"}}, Rules: []string{"r"}},
+			}}},
 	}
 	if err := s.InsertTrials(ctx, st.ID, recs); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Trials(ctx, st.ID)
 	if err != nil || got[0].Parent != nil || got[1].Parent == nil || *got[1].Parent != 0 || got[1].Strategy != "append_demo" ||
-		got[1].Step != 2 || got[1].Split != optimizer.SplitTrain || got[0].Split != optimizer.SplitVal {
+		got[1].Step != 2 || got[1].Split != optimizer.SplitTrain || got[0].Split != optimizer.SplitVal ||
+		got[0].Agents != nil || !reflect.DeepEqual(got[1].Agents, recs[1].Trial.Agents) {
 		t.Fatalf("trials %+v, %v", got, err)
 	}
 	// The train mini-batch score is higher, but only validation competes.

@@ -121,7 +121,8 @@ CREATE INDEX events_study ON events (study_id, id);
 
 // schemaV2 adds what run integrity and the program contract need: a trial
 // state for trials the budget stopped ('stopped'), the split a trial was
-// scored on, its parent, strategy and step, the billed cost beside the nominal one,
+// scored on, its parent, strategy, step and per-agent materials, the billed
+// cost beside the nominal one,
 // leases on studies, each experiment's latest config, and the per-example
 // results of the final test evaluations. SQLite cannot change a CHECK
 // constraint, so trials and the tables that reference it are rebuilt:
@@ -147,6 +148,7 @@ CREATE TABLE trials_v2 (
 	parent          INTEGER,
 	strategy        TEXT    NOT NULL DEFAULT '',
 	step            INTEGER NOT NULL DEFAULT 0,
+	program         TEXT,
 	PRIMARY KEY (study_id, number)
 );
 INSERT INTO trials_v2 (study_id, number, state, value, batch, calls, tokens, cost_usd, billed_cost_usd,
