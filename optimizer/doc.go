@@ -11,6 +11,18 @@
 //   - Ask/Tell on a Study: the caller evaluates, as with Optuna's ask-and-tell
 //     interface; the study keeps the history a Sampler learns from.
 //
+// Programs: a candidate is a Program, an assignment plus each agent's demos
+// and rules. A ProgramEvaluator (TeamEvaluator) materialises the program an
+// assignment selects from the shared pools and evaluates programs with a
+// sample index, a temperature floor, traces and a budget limit; every trial
+// records its program's materials, the split it was scored on, its parent,
+// strategy and step, and only validation scores compete for the best. An
+// optimizer's own LM calls go through a Meter and are charged to the trial
+// they produced, so they count in the budget.
+//
+// Budgets: a trial is given what is left of the call and cost budget; one
+// that would pass it runs on a prefix of its batch and is Stopped.
+//
 // Reproducibility: a Sampler draws trial n from a generator seeded with
 // (seed, n) and the finished trials before it, so the same seed gives the
 // same trials, and a resumed study continues exactly where it stopped.
