@@ -121,7 +121,7 @@ func TestFinalIndices(t *testing.T) {
 		{8, 7, []int{0, 1, 3, 4, 5, 7, 8}}, // DSPy's defaults: 9 winners, 7 candidates
 		{0, 7, []int{0}},
 		{2, 7, []int{0, 1, 2}},
-		{1, 3, []int{0, 1}}, // 0.5 rounds half to even: 0
+		{5, 3, []int{0, 2, 5}}, // 2.5 rounds half to even: 2 (math.Round would give 3)
 		{3, 3, []int{0, 2, 3}},
 	} {
 		if got := finalIndices(c.m, c.n); !slices.Equal(got, c.want) {
