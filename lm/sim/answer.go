@@ -353,9 +353,3 @@ var confLines = func() (out [101]string) {
 	}
 	return out
 }()
-
-// formatAnswer is prompt.FormatAnswer(answer, conf rounded to 0.01), in one
-// allocation.
-func formatAnswer(answer string, conf float64) string {
-	return "Answer: " + answer + confLines[int(math.Round(min(max(conf, 0), 1)*100))]
-}

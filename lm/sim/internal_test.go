@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -31,8 +32,8 @@ func TestHashStable(t *testing.T) {
 func TestFormatAnswer(t *testing.T) {
 	for i := range 1001 {
 		c := float64(i) / 1000
-		if got, want := formatAnswer("42", c), prompt.FormatAnswer("42", float64(int(c*100+0.5))/100); got != want {
-			t.Fatalf("formatAnswer(%g) = %q, want %q", c, got, want)
+		if got, want := "Answer: 42"+confLines[int(math.Round(c*100))], prompt.FormatAnswer("42", float64(int(c*100+0.5))/100); got != want {
+			t.Fatalf("confidence %g: reply ends %q, want %q", c, got, want)
 		}
 	}
 }

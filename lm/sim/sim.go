@@ -130,7 +130,7 @@ func (m *Model) Generate(ctx context.Context, req lm.Request) (lm.Response, erro
 	// The first system message is the agent's set-up and the last user
 	// message the call; a real chat model would read the others too, but
 	// the team never sends them.
-	sys := noSystem
+	var sys *sysInfo
 	user := ""
 	nbytes, nsys := 0, 0
 	for i := range req.Messages {
@@ -145,6 +145,9 @@ func (m *Model) Generate(ctx context.Context, req lm.Request) (lm.Response, erro
 		}
 	}
 
+	if sys == nil {
+		sys = m.system("") // no set-up: an agent with no instruction
+	}
 	var text string
 	switch sys.task {
 	case prompt.TaskProposeInstruction, prompt.TaskAdvise:

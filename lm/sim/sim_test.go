@@ -123,6 +123,23 @@ func TestUnparseableQuestion(t *testing.T) {
 	}
 }
 
+// TestNoSystemMessage: a bare user message (no set-up) is answered like
+// an agent with no instruction.
+func TestNoSystemMessage(t *testing.T) {
+	m := sim.New(nil)
+	exs := examples(t, "arithmetic", 200, 1)
+	right := 0
+	for _, ex := range exs {
+		a, _ := reply(t, m, lm.Request{Model: "sim-large", Messages: []lm.Message{{Role: lm.RoleUser, Content: ex.Question}}})
+		if a == ex.Answer {
+			right++
+		}
+	}
+	if right < 100 {
+		t.Errorf("sim-large without a system message: %d of 200 easy questions right", right)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	m := sim.New(nil)
 	msgs := prompt.Render(&prompt.Prompt{Role: "solver", Instruction: refInstruction, Question: "What is 2+2?"})

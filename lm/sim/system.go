@@ -85,10 +85,6 @@ type demoCopy struct {
 	right  bool
 }
 
-var noSystem = func() *sysInfo {
-	return &sysInfo{task: prompt.TaskAnswer, role: roleSolver, reasoning: 1}
-}()
-
 // system returns what the model reads off a system message, parsing and
 // scoring it on first sight.
 func (m *Model) system(content string) *sysInfo {
