@@ -10,7 +10,6 @@ import (
 	"sort"
 
 	"github.com/mabeam/mabeam/store"
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Comparison is one row of `experiment compare`: an optimizer on a dataset
@@ -313,21 +312,4 @@ func (iv Interval) MarshalJSON() ([]byte, error) {
 		return []byte("null"), nil
 	}
 	return json.Marshal([2]float64(iv))
-}
-
-// MeanCI returns the mean of xs and its 95% Student-t confidence interval;
-// the bounds are NaN for fewer than two values.
-func MeanCI(xs []float64) (float64, Interval) {
-	m := mean(xs)
-	n := len(xs)
-	if n < 2 {
-		return m, Interval{math.NaN(), math.NaN()}
-	}
-	ss := 0.0
-	for _, x := range xs {
-		ss += (x - m) * (x - m)
-	}
-	se := math.Sqrt(ss/float64(n-1)) / math.Sqrt(float64(n))
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975)
-	return m, Interval{m - t*se, m + t*se}
 }

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/mabeam/mabeam/evaluation"
@@ -337,20 +336,18 @@ func (r *Runner) runStudy(ctx context.Context, st *Study, pl plan, holder string
 	if r.Progress != nil {
 		r.Progress.Start(st.Name, st.Budget, len(history))
 	}
-	var stopped atomic.Bool
 	p.OnTrial = func(ctx context.Context, t optimizer.Trial, rep *evaluation.Report) error {
 		if err := r.Store.FinishTrial(ctx, rec.ID, Record(t, rep)); err != nil {
 			return err
 		}
 		spent.Add(&t)
-		if t.State == optimizer.Complete && p.Direction.Better(t.Value, best) {
+		if t.State == optimizer.Complete && t.Validation() && p.Direction.Better(t.Value, best) {
 			best = t.Value
 		}
 		if r.Progress != nil {
 			r.Progress.Trial(st.Name, t, best, spent)
 		}
 		if r.Stop != nil && r.Stop() {
-			stopped.Store(true)
 			return ErrStopped
 		}
 		return nil
@@ -373,7 +370,7 @@ func (r *Runner) runStudy(ctx context.Context, st *Study, pl plan, holder string
 		if res != nil {
 			trials = len(res.Trials)
 		}
-		return Summary{}, r.interrupted(ctx, st, rec, err, stopped.Load(), trials)
+		return Summary{}, r.interrupted(ctx, st, rec, err, trials)
 	}
 	result := resultOf(res, time.Since(start))
 	if err := r.Store.UpdateStudyResult(ctx, st.Name, result); err != nil {
@@ -433,13 +430,13 @@ func resultOf(res *optimizer.Result, session time.Duration) store.Result {
 // cancelled context, a lost lease, an error): the study is left
 // interrupted for --resume, with an event saying why. A stop or a
 // cancellation is ErrStopped.
-func (r *Runner) interrupted(ctx context.Context, st *Study, rec store.Study, err error, stopped bool, trials int) error {
+func (r *Runner) interrupted(ctx context.Context, st *Study, rec store.Study, err error, trials int) error {
 	bg := context.WithoutCancel(ctx)
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause // the lease was lost: say so rather than "context canceled"
 	}
 	serr := r.Store.SetStudyStatus(bg, st.Name, store.StatusInterrupted)
-	if stopped || errors.Is(err, context.Canceled) || errors.Is(err, ErrStopped) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, ErrStopped) {
 		_ = r.Store.Event(bg, rec.ID, "interrupt", "run stopped", map[string]any{"trials": trials})
 		return errors.Join(ErrStopped, serr)
 	}

@@ -191,3 +191,26 @@ func TestTwoWorldsOneCache(t *testing.T) {
 		t.Fatalf("summaries %v", sums)
 	}
 }
+
+// TestRunnerStop: Stop ends the run after the trial in progress, which is
+// stored; the study is left interrupted and --resume finishes it.
+func TestRunnerStop(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	calls := 0
+	r := &Runner{Store: s, Stop: func() bool { calls++; return calls == 2 }}
+	_, err := r.Run(ctx, runnerStudies(t, runnerConfig, nil))
+	if !errors.Is(err, ErrStopped) {
+		t.Fatalf("run with Stop: %v", err)
+	}
+	st, _ := s.Study(ctx, "rt/arith/random/seed1")
+	trials, _ := s.Trials(ctx, st.ID)
+	if st.Status != store.StatusInterrupted || len(trials) != 2 {
+		t.Fatalf("after Stop: status %s, %d trials; want interrupted after 2", st.Status, len(trials))
+	}
+	r = &Runner{Store: s, Resume: true}
+	sums, err := r.Run(ctx, runnerStudies(t, runnerConfig, nil))
+	if err != nil || sums[0].Trials != 3 {
+		t.Errorf("resume after Stop: %+v, %v", sums, err)
+	}
+}

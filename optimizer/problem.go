@@ -58,15 +58,7 @@ func (b Budget) Remaining(s Spent) (l Limit, ok bool) {
 	return l, true
 }
 
-// LimitedEvaluator is an Evaluator that can bound one evaluation: a batch
-// that would pass the limit is cut to its longest prefix within it, and
-// the report says so (evaluation.Report.Stopped).
-type LimitedEvaluator interface {
-	Evaluator
-	EvaluateWithin(ctx context.Context, a space.Assignment, exs []datasets.Example, l Limit) (*evaluation.Report, error)
-}
-
-var _ LimitedEvaluator = (*TeamEvaluator)(nil)
+var _ Evaluator = (*TeamEvaluator)(nil)
 
 // Build returns the team an assignment describes.
 func (e *TeamEvaluator) Build(a space.Assignment) (*team.Team, error) {
@@ -79,12 +71,7 @@ func (e *TeamEvaluator) Build(a space.Assignment) (*team.Team, error) {
 
 // Evaluate implements Evaluator.
 func (e *TeamEvaluator) Evaluate(ctx context.Context, a space.Assignment, exs []datasets.Example) (*evaluation.Report, error) {
-	return e.EvaluateWithin(ctx, a, exs, Limit{})
-}
-
-// EvaluateWithin implements LimitedEvaluator.
-func (e *TeamEvaluator) EvaluateWithin(ctx context.Context, a space.Assignment, exs []datasets.Example, l Limit) (*evaluation.Report, error) {
-	return e.EvaluateProgram(ctx, Program{Params: a}, exs, EvalOptions{Limit: l})
+	return e.EvaluateProgram(ctx, Program{Params: a}, exs, EvalOptions{})
 }
 
 // Problem is everything a study needs.
@@ -157,7 +144,7 @@ type Search struct {
 var _ Optimizer = (*Search)(nil)
 
 // Optimize implements Optimizer. Each trial is given what is left of the
-// call and cost budget (with a LimitedEvaluator): a trial that would pass
+// call and cost budget (with a ProgramEvaluator): a trial that would pass
 // it is cut short, stored as Stopped, and ends the study.
 func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, error) {
 	if err := p.Validate(); err != nil {
@@ -206,10 +193,10 @@ func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, e
 	return res.finish(p), nil
 }
 
-// RunTrial evaluates prog on exs (the validation split) as trial n, within
-// limit l (with a LimitedEvaluator; other evaluators ignore it). With a
-// ProgramEvaluator, a program without materials gets those its parameters
-// select, and the trial records them. A failed evaluation gives a Failed
+// RunTrial evaluates prog on exs (the validation split) as trial n. With a
+// ProgramEvaluator it runs within limit l, and a program without materials
+// gets those its parameters select, which the trial records; a plain
+// Evaluator gets the parameters only and no limit. A failed evaluation gives a Failed
 // trial and no error, unless ctx ended: then the error is returned and the
 // trial is not finished. An evaluation cut short by l gives a Stopped
 // trial, whose Value is the mean on the examples it ran and whose Batch
@@ -226,13 +213,9 @@ func RunTrial(ctx context.Context, p *Problem, n int, prog Program, exs []datase
 			prog, t.Agents = full, full.Agents
 		}
 	}
-	le, limited := p.Evaluator.(LimitedEvaluator)
-	switch {
-	case isProgram:
+	if isProgram {
 		rep, err = pe.EvaluateProgram(ctx, prog, exs, EvalOptions{Limit: l})
-	case limited && l != (Limit{}):
-		rep, err = le.EvaluateWithin(ctx, prog.Params, exs, l)
-	default:
+	} else {
 		rep, err = p.Evaluator.Evaluate(ctx, prog.Params, exs)
 	}
 	t.Duration = time.Since(t.Start)

@@ -85,7 +85,8 @@ type EvalOptions struct {
 	// KeepTraces keeps every example's team result, trace included, in the
 	// report (evaluation.Options.KeepTraces).
 	KeepTraces bool
-	// Limit bounds the evaluation (see LimitedEvaluator).
+	// Limit bounds the evaluation: a batch that would pass it is cut to its
+	// longest prefix within it (evaluation.Report.Stopped).
 	Limit Limit
 }
 

@@ -62,7 +62,7 @@ func newRunCmd() *cobra.Command {
 			}()
 			cfg, err := experiments.Load(args[0])
 			if err != nil {
-				return &usageError{err.Error()}
+				return err // an experiments.ErrInvalidConfig: exit 2
 			}
 			if newExp != "" {
 				if err := cfg.Rename(newExp); err != nil {
@@ -80,7 +80,7 @@ func newRunCmd() *cobra.Command {
 			// Everything is validated before the store is touched.
 			studies, err := cfg.Studies(model)
 			if err != nil {
-				return &usageError{err.Error()}
+				return err // an experiments.ErrInvalidConfig: exit 2
 			}
 			if mkdir { // only the default OUT/<name>.db creates its directory
 				if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
@@ -112,9 +112,6 @@ func newRunCmd() *cobra.Command {
 			}
 			if errors.Is(err, experiments.ErrStopped) {
 				return fmt.Errorf("%w; every finished trial is in %s. Resume with: experiment run %s --db %s --resume", experiments.ErrStopped, db, args[0], db)
-			}
-			if errors.Is(err, experiments.ErrStudyExists) {
-				return &usageError{err.Error()}
 			}
 			if err != nil {
 				return err
