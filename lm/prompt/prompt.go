@@ -6,11 +6,21 @@
 // agent (task, agent id, role, instruction, rules, demos), so a team renders
 // it once per agent; the user message holds what changes per call (question,
 // the agent's own previous answer, peers' answers, and for proposal tasks
-// the material to work from). Sections start with a line "### Name"; rules
-// inside "### Rules" start with "- "; demos inside "### Examples" start with
-// "#### Example", then "Question: " and "Answer: " lines; peers inside
-// "### Peers" are lines "- agent: answer (confidence 0.70)", and the body of
-// "### Previous" is "answer (confidence 0.70)".
+// the material to work from: the gold answer, the better and the worse
+// trajectory and the agents to advise). Sections start with a line
+// "### Name"; rules inside "### Rules" start with "- "; demos inside
+// "### Examples" start with "#### Example", then "Question: " and
+// "Answer: " lines; peers inside "### Peers" are lines
+// "- agent: answer (confidence 0.70)", the body of "### Previous" is
+// "answer (confidence 0.70)", and targets inside "### Targets" are lines
+// "- agent". Sections of empty fields are left out.
+//
+// A trajectory (Trajectory, RenderTrajectory) is the text of a Better or
+// Worse field: a line "Score: 0.5", a line per step
+// "- round 0, agent: answer (confidence 0.83)", and last "Answer: " and
+// the team's answer. With Targets, the Format of a TaskAdvise system
+// message asks for a line "Rule for agent: rule" per target (FormatAdvice,
+// ParseAdvice), without them for one line "Rule: rule".
 //
 // # Escaping
 //
@@ -19,23 +29,28 @@
 // texts without special lines or characters are rendered as they are.
 //
 // Multi-line fields (Instruction, each rule, demo Question and Answer,
-// Question, Better, Worse): every line of the text that starts a line of
-// the message and starts with "#" or "\" gets a "\" in front, and so do a
-// rule's continuation lines that start with "- " and a demo question's that
-// start with "Answer: " (the first line of a rule or demo field follows its
-// "- ", "Question: " or "Answer: " on the same line, so it needs none).
-// Parsing drops the "\" at the start of such a line.
+// Question, Gold, Better, Worse): every line of the text that starts a
+// line of the message and starts with "#" or "\" gets a "\" in front, and
+// so do a rule's continuation lines that start with "- " and a demo
+// question's that start with "Answer: " (the first line of a rule or demo
+// field follows its "- ", "Question: " or "Answer: " on the same line, so
+// it needs none). Parsing drops the "\" at the start of such a line.
 //
 // Single-line fields (Task, Agent, Role, a peer's Agent and Answer, the
-// Previous answer) never span lines: a newline is written as the two
-// characters "\n", and a backslash is doubled where it would read as an
-// escape: before "n", "\" or a newline, and in a peer's Agent before ":"
-// and at its end, where ": " is written "\: " so that the first unescaped
-// ": " of a peer line ends the agent. Other backslashes (as in "\frac")
-// are left alone. Task, Agent, Role and the Previous answer start their
-// line, so a leading "#" or "\" (or a newline) gets a "\" in front as
-// well. Confidences are written with two decimals, so they round-trip
-// rounded to 0.01; Previous.Agent is not rendered.
+// Previous answer, each target; in a trajectory a step's Agent and Answer
+// and the team's Answer; in advice the agent and the rule) never span
+// lines: a newline is written as the two characters "\n", and a backslash
+// is doubled where it would read as an escape: before "n", "\" or a
+// newline, and in an agent id (a peer's, a target, a step's, advice's)
+// before ":" and at its end, where ": " is written "\: " so that the
+// first unescaped ": " of a peer, step or advice line ends the agent (a
+// target is escaped the same way, so that a model can copy it into its
+// reply). Other backslashes (as in "\frac") are left alone. Task, Agent,
+// Role and the Previous answer start their line, so a leading "#" or "\"
+// (or a newline) gets a "\" in front as well. Confidences of peers and
+// Previous are written with two decimals, so they round-trip rounded to
+// 0.01; a trajectory's score and confidences round-trip exactly.
+// Previous.Agent is not rendered.
 package prompt
 
 import (
@@ -59,7 +74,9 @@ const (
 	// the current instruction and grounding examples. Reply: "Instruction: ...".
 	TaskProposeInstruction Task = "propose-instruction"
 	// TaskAdvise: compare a better and a worse trajectory and write one rule
-	// (SIMBA's introspection). Reply: "Rule: ...".
+	// (SIMBA's introspection). Reply: "Rule: ...". With Targets, one rule
+	// per target agent instead, a line "Rule for <agent>: ..." each
+	// (FormatAdvice, ParseAdvice).
 	TaskAdvise Task = "advise"
 )
 
@@ -92,8 +109,16 @@ type Prompt struct {
 	// nil in round 0. Only its Answer and Confidence are rendered.
 	Previous *Peer
 	Peers    []Peer
-	// Better and Worse are the two trajectories compared by TaskAdvise.
+	// Gold is the gold answer to Question, shown to TaskAdvise.
+	Gold string
+	// Better and Worse are the two trajectories compared by TaskAdvise:
+	// free text, or a Trajectory as RenderTrajectory writes it.
 	Better, Worse string
+	// Targets are the ids of the agents TaskAdvise is to advise, one rule
+	// each; none asks for a single rule. They are rendered in the user
+	// message, and RenderSystem words the reply format by whether there
+	// are any.
+	Targets []string
 }
 
 const (
@@ -109,14 +134,16 @@ func Render(p *Prompt) []lm.Message {
 }
 
 // RenderSystem renders the fixed part of p: task, agent, role, instruction,
-// rules, demos and the reply format.
+// rules, demos and the reply format (for TaskAdvise, one rule per target
+// if p has Targets).
 func RenderSystem(p *Prompt) string {
 	task := p.Task
 	if task == "" {
 		task = TaskAnswer
 	}
 	// The length without escapes, and some room for a few.
-	n := 82 + 16 + len(task) + len(p.Agent) + len(p.Role) + len(p.Instruction) + len(formatLine(task))
+	format := formatLine(task, len(p.Targets) > 0)
+	n := 82 + 16 + len(task) + len(p.Agent) + len(p.Role) + len(p.Instruction) + len(format)
 	for _, r := range p.Rules {
 		n += len(r) + 3
 	}
@@ -155,7 +182,7 @@ func RenderSystem(p *Prompt) string {
 		}
 	}
 	b = append(b, "\n### Format\n"...)
-	b = append(b, formatLine(task)...)
+	b = append(b, format...)
 	return bytesString(b)
 }
 
@@ -163,19 +190,26 @@ func RenderSystem(p *Prompt) string {
 // written again (as strings.Builder does).
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-func formatLine(t Task) string {
+// formatLine is the reply format of task t; targets says the user message
+// lists agents to advise.
+func formatLine(t Task, targets bool) string {
 	switch t {
 	case TaskProposeInstruction:
 		return "Reply with one line: Instruction: <the new instruction>"
 	case TaskAdvise:
+		if targets {
+			return "Reply with one line per agent under Targets, its id written as there: " +
+				"Rule for <agent>: <one rule for that agent that would turn the worse trajectory into the better one>"
+		}
 		return "Reply with one line: Rule: <one rule that would turn the worse trajectory into the better one>"
 	default:
 		return "Reply with two lines: Answer: <final answer only> and Confidence: <a number from 0 to 1>"
 	}
 }
 
-// RenderUser renders the per-call part of p: the question, the agent's
-// previous answer, peers' answers, and the trajectories of TaskAdvise.
+// RenderUser renders the per-call part of p: the question, the gold
+// answer, the agent's previous answer, peers' answers, and the
+// trajectories and targets of TaskAdvise.
 func RenderUser(p *Prompt) string {
 	return bytesString(AppendUser(make([]byte, 0, userSize(p)), p))
 }
@@ -184,6 +218,9 @@ func RenderUser(p *Prompt) string {
 // RenderUser renders it without escapes, and a little more.
 func userSize(p *Prompt) int {
 	n := 13 + 16 + len(p.Question)
+	if p.Gold != "" {
+		n += 10 + len(p.Gold)
+	}
 	if p.Previous != nil {
 		n += 32 + len(p.Previous.Answer)
 	}
@@ -196,6 +233,12 @@ func userSize(p *Prompt) int {
 	if p.Better != "" || p.Worse != "" {
 		n += 23 + len(p.Better) + len(p.Worse)
 	}
+	if len(p.Targets) > 0 {
+		n += 12
+		for _, t := range p.Targets {
+			n += 3 + len(t)
+		}
+	}
 	return n
 }
 
@@ -205,6 +248,10 @@ func userSize(p *Prompt) int {
 func AppendUser(dst []byte, p *Prompt) []byte {
 	b := append(dst, "### Question\n"...)
 	b = appendText(b, p.Question, true, "")
+	if p.Gold != "" {
+		b = append(b, "\n### Gold\n"...)
+		b = appendText(b, p.Gold, true, "")
+	}
 	if p.Previous != nil {
 		b = append(b, "\n### Previous\n"...)
 		b = appendLine(b, p.Previous.Answer, true, false)
@@ -230,6 +277,13 @@ func AppendUser(dst []byte, p *Prompt) []byte {
 		b = appendText(b, p.Better, true, "")
 		b = append(b, "\n### Worse\n"...)
 		b = appendText(b, p.Worse, true, "")
+	}
+	if len(p.Targets) > 0 {
+		b = append(b, "\n### Targets"...)
+		for _, t := range p.Targets {
+			b = append(b, "\n- "...)
+			b = appendLine(b, t, false, true)
+		}
 	}
 	return b
 }
@@ -506,6 +560,19 @@ func ParseUser(s string, p *Prompt) error {
 					return fmt.Errorf("%w: peer line %q", ErrFormat, line)
 				}
 				p.Peers = append(p.Peers, pe)
+			}
+		case "Gold":
+			p.Gold = readText(body, true)
+		case "Targets":
+			p.Targets = p.Targets[:0]
+			for len(body) > 0 {
+				var line string
+				line, body, _ = strings.Cut(body, "\n")
+				id, ok := strings.CutPrefix(line, "- ")
+				if !ok {
+					return fmt.Errorf("%w: target line %q", ErrFormat, line)
+				}
+				p.Targets = append(p.Targets, readLine(id, false, true))
 			}
 		case "Better":
 			p.Better = readText(body, true)

@@ -135,6 +135,20 @@
 // of the worse trajectory's final answer (which distractor it is) with
 // probability sigmoid(0.5 + 1.2·BaseSkill), and then names its error mode.
 //
+// A TaskAdvise call whose user message lists Targets (SIMBA's
+// introspection for a team, one call for all its agents) is answered with
+// one line "Rule for <agent>: <text>" per target, in the targets' order
+// (prompt.FormatAdvice). Each target's rule is drawn as the single rule
+// is, with the same k, but keyed by the agent's id as well, so agents get
+// different rules; and it reads that agent's own mistake: when Worse is a
+// prompt.Trajectory, the target's answer in its last step (its highest
+// round), which, if it is a distractor with an error mode, the proposer
+// recognises with the same probability, independently per target; a
+// target that was right, gave an answer without a mode, or has no step
+// gets generic advice. When Worse is not a Trajectory, every target's rule
+// reads the final answer of the whole Worse text, as the single rule does.
+// Without Targets the reply is the single "Rule: " line, as before.
+//
 // # Profiles
 //
 //	name           Skill (arith, multihop, logic)  USD per 1M tokens (prompt / completion)  latency (base + per output token)  conformity  confidence bias

@@ -14,6 +14,9 @@ const (
 	demosPerCandidate = 2
 	maxDemoCandidates = 4
 	adviceCandidates  = 3
+	// judgeSize is the size factor proposers judge their candidates by:
+	// as a medium model would.
+	judgeSize = 1
 )
 
 // Phrase templates: an instruction is lead + " " + manner + check + "." +
@@ -98,33 +101,30 @@ func bestOf(k int, base uint64, size float64, family string, compose func(uint64
 // best of k candidate texts, k growing with the proposer's skill and with
 // how much its input tells it. An instruction proposal grounded in demos
 // of one family speaks that family's language; advice names the mistake
-// the worse trajectory made, if the proposer recognises it.
+// the worse trajectory made, if the proposer recognises it: one rule, or
+// with targets one rule per target for the mistake that agent made.
 func (m *Model) propose(pr *profile, sys *sysInfo, user string, req *lm.Request) string {
 	base := mix(mix(m.seed^pr.hash, sys.content), hashString(user, k0))
 	if req.Temperature > 0 {
 		base = mix(base, sampleKey(req)^sys.agent)
 	}
 	k := pr.proposals
-	const judgeSize = 1 // proposers judge their candidates as a medium model would
 	if sys.task == prompt.TaskAdvise {
 		var p prompt.Prompt
-		mode := -1
+		parsed := prompt.ParseUser(user, &p) == nil
+		var q *question // read when the trajectories differ
 		fam := ""
-		if prompt.ParseUser(user, &p) == nil && strings.TrimSpace(p.Better) != strings.TrimSpace(p.Worse) {
+		if parsed && strings.TrimSpace(p.Better) != strings.TrimSpace(p.Worse) {
 			k += adviceCandidates
-			q := m.question(p.Question)
+			q = m.question(p.Question)
 			fam = q.Family
-			if w := normHash(finalText(p.Worse)); q.ok && w != q.ansHash {
-				for i, h := range q.wrongHash {
-					if h == w && q.wrongMode[i] != 0 && uniform(mix(base, saltWrong)) < recognise(pr) {
-						for b := range errorModes {
-							if q.wrongMode[i] == 1<<b {
-								mode = b
-							}
-						}
-					}
-				}
-			}
+		}
+		if parsed && len(p.Targets) > 0 {
+			return adviseTargets(pr, &p, q, base, k, fam)
+		}
+		mode := -1
+		if q != nil {
+			mode = adviceMode(pr, q, normHash(finalText(p.Worse)), base)
 		}
 		return "Rule: " + bestOf(k, base, judgeSize, fam, func(h uint64) string { return ruleText(h, mode) })
 	}
@@ -136,6 +136,72 @@ func (m *Model) propose(pr *profile, sys *sysInfo, user string, req *lm.Request)
 		}
 	}
 	return "Instruction: " + bestOf(k, base, judgeSize, familyNames[fam], func(h uint64) string { return instructionText(sys.role, fam, h) })
+}
+
+// saltTarget keys a target agent's id into the advice for it.
+const saltTarget = 0x54_6172_6765_74
+
+// adviceMode is the error mode (an index of errorModes) that advice on a
+// worse answer of normHash w to q names, or -1 for generic advice: the
+// mode of the distractor w is, if it has one and the proposer recognises
+// it (by the draw keyed by key).
+func adviceMode(pr *profile, q *question, w, key uint64) int {
+	mode := -1
+	if !q.ok || w == q.ansHash {
+		return mode
+	}
+	for i, h := range q.wrongHash {
+		if h == w && q.wrongMode[i] != 0 && uniform(mix(key, saltWrong)) < recognise(pr) {
+			for b := range errorModes {
+				if q.wrongMode[i] == 1<<b {
+					mode = b
+				}
+			}
+		}
+	}
+	return mode
+}
+
+// adviseTargets is the reply to a TaskAdvise call with targets: a line
+// "Rule for <agent>: <rule>" per target, in order, each rule the best of k
+// candidates keyed by base and the agent's id. A target's rule names the
+// mistake of its answer in its last round of the worse trajectory (of the
+// worse text's final answer, if Worse is not a prompt.Trajectory), as the
+// single rule does the team's; a target without a step in it gets generic
+// advice, as every target does when the trajectories do not differ (q is
+// nil).
+func adviseTargets(pr *profile, p *prompt.Prompt, q *question, base uint64, k int, fam string) string {
+	tr, err := prompt.ParseTrajectory(p.Worse)
+	whole := err != nil
+	rules := make([]string, len(p.Targets))
+	for i, id := range p.Targets {
+		key := mix(base, hashString(id, saltTarget))
+		mode := -1
+		if q != nil {
+			if whole {
+				mode = adviceMode(pr, q, normHash(finalText(p.Worse)), key)
+			} else if a, ok := lastAnswer(&tr, id); ok {
+				mode = adviceMode(pr, q, normHash(a), key)
+			}
+		}
+		rules[i] = bestOf(k, key, judgeSize, fam, func(h uint64) string { return ruleText(h, mode) })
+	}
+	return prompt.FormatAdvice(p.Targets, rules)
+}
+
+// lastAnswer is agent's answer in its last step of t: of the highest round,
+// the latest such step.
+func lastAnswer(t *prompt.Trajectory, agent string) (string, bool) {
+	best := -1
+	for i := range t.Steps {
+		if t.Steps[i].Agent == agent && (best < 0 || t.Steps[i].Round >= t.Steps[best].Round) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", false
+	}
+	return t.Steps[best].Answer, true
 }
 
 // recognise is the chance a proposer names the mistake a wrong answer
