@@ -74,6 +74,31 @@ func (e *TeamEvaluator) Evaluate(ctx context.Context, a space.Assignment, exs []
 	return e.EvaluateProgram(ctx, Program{Params: a}, exs, EvalOptions{})
 }
 
+// TeamSpace returns the team space the evaluator decodes assignments with
+// (TeamProgramEvaluator).
+func (e *TeamEvaluator) TeamSpace() *space.TeamSpace { return e.Space }
+
+// Score is the evaluator's metric of a prediction against the gold answer
+// (TeamProgramEvaluator).
+func (e *TeamEvaluator) Score(prediction, gold string) float64 {
+	if e.Metric == nil {
+		return datasets.ExactMatch(prediction, gold)
+	}
+	return e.Metric(prediction, gold)
+}
+
+// TeamProgramEvaluator is a ProgramEvaluator of a team space that also
+// gives its structure and its metric: what an optimizer that reads the
+// agents' answers in a trajectory and moves in the team's structure needs
+// (SIMBA's team_move and demos). TeamEvaluator implements it.
+type TeamProgramEvaluator interface {
+	ProgramEvaluator
+	TeamSpace() *space.TeamSpace
+	Score(prediction, gold string) float64
+}
+
+var _ TeamProgramEvaluator = (*TeamEvaluator)(nil)
+
 // Problem is everything a study needs.
 type Problem struct {
 	// Space is what is searched; for a team, TeamSpace.Space().
@@ -86,8 +111,14 @@ type Problem struct {
 	Direction        Direction
 	Seed             uint64
 	// Baseline is the unoptimized team, scored on Test for comparison;
-	// nil means none.
+	// nil means none. Optimizers that improve a program (SIMBA) start
+	// from it.
 	Baseline space.Assignment
+	// Model is what an optimizer makes its own calls with (SIMBA's
+	// introspection, instruction proposals), through a Meter so that they
+	// count in the budget; nil means none, and strategies that need it are
+	// off.
+	Model lm.Model
 	// History holds the finished trials of an interrupted run of the same
 	// study: the optimizer continues after them without repeating them.
 	History []Trial
@@ -202,8 +233,29 @@ func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, e
 // trial, whose Value is the mean on the examples it ran and whose Batch
 // counts them.
 func RunTrial(ctx context.Context, p *Problem, n int, prog Program, exs []datasets.Example, note string, l Limit) (Trial, *evaluation.Report, error) {
+	return Run(ctx, p, TrialSpec{Number: n, Program: prog, Examples: exs, Note: note, Split: SplitVal, Options: EvalOptions{Limit: l}})
+}
+
+// TrialSpec is one trial an optimizer runs: a program, the examples it is
+// scored on, the evaluation options, and the trial's lineage.
+type TrialSpec struct {
+	Number   int
+	Program  Program
+	Examples []datasets.Example
+	Options  EvalOptions
+	// Split, Note, Parent, Strategy and Step label the trial (Trial's
+	// fields of those names).
+	Split, Note, Strategy string
+	Parent                *int
+	Step                  int
+}
+
+// Run evaluates a trial as RunTrial does, with s's options and labels;
+// a plain Evaluator gets the parameters only, and no options.
+func Run(ctx context.Context, p *Problem, s TrialSpec) (Trial, *evaluation.Report, error) {
+	prog, exs, n := s.Program, s.Examples, s.Number
 	t := Trial{Number: n, Params: prog.Params, Agents: prog.Agents, State: Running, Value: math.NaN(), Batch: len(exs),
-		Start: time.Now(), Note: note, Split: SplitVal}
+		Start: time.Now(), Note: s.Note, Split: s.Split, Parent: s.Parent, Strategy: s.Strategy, Step: s.Step}
 	var rep *evaluation.Report
 	var err error
 	pe, isProgram := p.Evaluator.(ProgramEvaluator)
@@ -214,7 +266,7 @@ func RunTrial(ctx context.Context, p *Problem, n int, prog Program, exs []datase
 		}
 	}
 	if isProgram {
-		rep, err = pe.EvaluateProgram(ctx, prog, exs, EvalOptions{Limit: l})
+		rep, err = pe.EvaluateProgram(ctx, prog, exs, s.Options)
 	} else {
 		rep, err = p.Evaluator.Evaluate(ctx, prog.Params, exs)
 	}
@@ -240,14 +292,20 @@ func (r *Result) finish(p *Problem) *Result {
 	return r
 }
 
-// Conclude scores the best trial and the baseline once on the test split,
-// filling r.Test and r.Baseline. These calls are not part of the budget.
+// Conclude scores the best trial (its program, materials included) and
+// the baseline once on the test split, filling r.Test and r.Baseline. These calls are not part of the budget.
 func Conclude(ctx context.Context, p *Problem, r *Result) error {
 	if len(p.Test) == 0 {
 		return nil
 	}
 	if r.BestOK {
-		rep, err := p.Evaluator.Evaluate(ctx, r.Best.Params, p.Test)
+		var rep *evaluation.Report
+		var err error
+		if pe, ok := p.Evaluator.(ProgramEvaluator); ok && r.Best.Agents != nil {
+			rep, err = pe.EvaluateProgram(ctx, r.Best.Program(), p.Test, EvalOptions{})
+		} else {
+			rep, err = p.Evaluator.Evaluate(ctx, r.Best.Params, p.Test)
+		}
 		if err != nil {
 			return fmt.Errorf("optimizer: scoring best trial %d on test: %w", r.Best.Number, err)
 		}

@@ -1,6 +1,7 @@
 package optimizer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -107,6 +108,11 @@ type Trial struct {
 	// (Program.Agents), so that Program() runs it again; nil when the
 	// evaluator keeps no materials (a black-box study).
 	Agents map[string]AgentProgram
+	// Data is the optimizer's own record of the trial (JSON), stored with
+	// it and given back in Problem.History, so a resumed study rebuilds
+	// its state from the store (SIMBA keeps its rollout trajectories
+	// here); nil when the optimizer keeps none.
+	Data json.RawMessage
 }
 
 // Program is the trial's program: its parameters and materials.

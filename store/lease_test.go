@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"reflect"
@@ -156,7 +157,7 @@ func TestTrialLineage(t *testing.T) {
 		{Trial: optimizer.Trial{Number: 1, State: optimizer.Complete, Value: 0.9, Split: optimizer.SplitTrain,
 			Parent: &parent, Strategy: "append_demo", Step: 2, Agents: map[string]optimizer.AgentProgram{
 				"a1": {Demos: []optimizer.Demo{{Example: "ex-3", Question: "q", Answer: "4", Output: "Answer: 4"}}, Rules: []string{"r"}},
-			}}},
+			}, Data: json.RawMessage(`{"rollouts":[1,2]}`)}},
 	}
 	if err := s.InsertTrials(ctx, st.ID, recs); err != nil {
 		t.Fatal(err)
@@ -164,7 +165,8 @@ func TestTrialLineage(t *testing.T) {
 	got, err := s.Trials(ctx, st.ID)
 	if err != nil || got[0].Parent != nil || got[1].Parent == nil || *got[1].Parent != 0 || got[1].Strategy != "append_demo" ||
 		got[1].Step != 2 || got[1].Split != optimizer.SplitTrain || got[0].Split != optimizer.SplitVal ||
-		got[0].Agents != nil || !reflect.DeepEqual(got[1].Agents, recs[1].Trial.Agents) {
+		got[0].Agents != nil || !reflect.DeepEqual(got[1].Agents, recs[1].Trial.Agents) ||
+		got[0].Data != nil || string(got[1].Data) != `{"rollouts":[1,2]}` {
 		t.Fatalf("trials %+v, %v", got, err)
 	}
 	// The train mini-batch score is higher, but only validation competes.
@@ -175,6 +177,7 @@ func TestTrialLineage(t *testing.T) {
 	for _, bad := range []optimizer.Trial{
 		{Number: 2, State: optimizer.Complete, Value: 1, Split: "dev"},
 		{Number: 2, State: optimizer.Complete, Value: 1, Parent: &self},
+		{Number: 2, State: optimizer.Complete, Value: 1, Data: json.RawMessage("{oops")},
 	} {
 		if err := s.InsertTrials(ctx, st.ID, []TrialRecord{{Trial: bad}}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("trial %+v: %v, want ErrInvalid", bad, err)

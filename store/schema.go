@@ -5,7 +5,7 @@ package store
 // to the schema is a new step appended here (and documented in
 // docs/schema.md).
 func migrations() []string {
-	return []string{schemaV1, schemaV2}
+	return []string{schemaV1, schemaV2, schemaV3}
 }
 
 // schemaV1 is the first schema. Times are UTC text (see timeLayout), JSON
@@ -236,4 +236,10 @@ CREATE TABLE test_results (
 	cost_usd REAL    NOT NULL DEFAULT 0,
 	PRIMARY KEY (study_id, team, example)
 ) WITHOUT ROWID;
+`
+
+// schemaV3 adds the optimizer's own data kept with a trial (SIMBA's
+// rollout trajectories), which a resumed study reads back.
+const schemaV3 = `
+ALTER TABLE trials ADD COLUMN data TEXT;
 `

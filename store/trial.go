@@ -122,6 +122,9 @@ func checkLineage(t *optimizer.Trial) error {
 	if t.Parent != nil && (*t.Parent < 0 || *t.Parent >= t.Number) {
 		return fmt.Errorf("parent %d is not an earlier trial", *t.Parent)
 	}
+	if len(t.Data) > 0 && !json.Valid(t.Data) {
+		return errors.New("data is not valid JSON")
+	}
 	return nil
 }
 
@@ -253,11 +256,11 @@ func (w *trialWriter) state(ctx context.Context, n int) (optimizer.State, error)
 const (
 	qState       = `SELECT state FROM trials WHERE study_id = ? AND number = ?`
 	qInsertTrial = `INSERT INTO trials (study_id, number, state, value, batch, calls, tokens, cost_usd,
-		started_at, duration_s, error, note, params, billed_cost_usd, split, parent, strategy, step, program)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		started_at, duration_s, error, note, params, billed_cost_usd, split, parent, strategy, step, program, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateTrial = `UPDATE trials SET state = ?3, value = ?4, batch = ?5, calls = ?6, tokens = ?7,
 		cost_usd = ?8, started_at = ?9, duration_s = ?10, error = ?11, note = ?12, params = ?13,
-		billed_cost_usd = ?14, split = ?15, parent = ?16, strategy = ?17, step = ?18, program = ?19
+		billed_cost_usd = ?14, split = ?15, parent = ?16, strategy = ?17, step = ?18, program = ?19, data = ?20
 		WHERE study_id = ?1 AND number = ?2`
 	qDeleteParams   = `DELETE FROM trial_params WHERE study_id = ? AND number = ?`
 	qDeleteAgents   = `DELETE FROM agent_metrics WHERE study_id = ? AND number = ?`
@@ -283,9 +286,13 @@ func (w *trialWriter) trialArgs(t *optimizer.Trial) ([]any, error) {
 		}
 		program = string(b)
 	}
+	var data any // NULL without optimizer data
+	if len(t.Data) > 0 {
+		data = string(t.Data)
+	}
 	return []any{w.studyID, t.Number, string(t.State), nullFloat(t.Value), t.Batch, t.Calls,
 		t.Tokens, t.Cost, nullTime(t.Start), t.Duration.Seconds(), t.Err, t.Note, params, t.Billed,
-		t.Split, t.Parent, t.Strategy, t.Step, program}, nil
+		t.Split, t.Parent, t.Strategy, t.Step, program, data}, nil
 }
 
 func (w *trialWriter) start(ctx context.Context, t optimizer.Trial) error {
@@ -437,7 +444,7 @@ func (s *Store) studyName(ctx context.Context, id int64) (string, error) {
 }
 
 const trialColumns = `number, state, value, batch, calls, tokens, cost_usd, started_at, duration_s,
-	error, note, params, billed_cost_usd, split, parent, strategy, step, program`
+	error, note, params, billed_cost_usd, split, parent, strategy, step, program, data`
 
 // Trials returns the trials of study studyID in number order, with their
 // parameters decoded (ints as int, floats as float64, strings, bools).
@@ -490,17 +497,21 @@ func scanTrial(row interface{ Scan(...any) error }) (optimizer.Trial, error) {
 		started sql.NullString
 		parent  sql.NullInt64
 		program sql.NullString
+		data    sql.NullString
 		dur     float64
 		params  []byte
 	)
 	if err := row.Scan(&t.Number, &state, &value, &t.Batch, &t.Calls, &t.Tokens, &t.Cost,
-		&started, &dur, &t.Err, &t.Note, &params, &t.Billed, &t.Split, &parent, &t.Strategy, &t.Step, &program); err != nil {
+		&started, &dur, &t.Err, &t.Note, &params, &t.Billed, &t.Split, &parent, &t.Strategy, &t.Step, &program, &data); err != nil {
 		return t, err
 	}
 	if program.Valid {
 		if err := json.Unmarshal([]byte(program.String), &t.Agents); err != nil {
 			return t, fmt.Errorf("program: %w", err)
 		}
+	}
+	if data.Valid {
+		t.Data = json.RawMessage(data.String)
 	}
 	if parent.Valid {
 		p := int(parent.Int64)

@@ -3,6 +3,7 @@ package team
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/mabeam/mabeam/lm"
@@ -78,6 +79,10 @@ type lmAgent struct {
 	temperature float64
 	maxTokens   int
 	system      string // rendered once by newLMAgent
+	// without maps a demo's question to the system message without the
+	// demos of that question: an agent is never shown a demo of the
+	// question it is answering. Nil without demos.
+	without map[string]string
 }
 
 var _ Agent = (*lmAgent)(nil)
@@ -101,11 +106,20 @@ func newLMAgent(s AgentSpec, model lm.Model) (Agent, error) {
 		}
 		instr = r.DefaultInstruction
 	}
-	sys := prompt.RenderSystem(&prompt.Prompt{
-		Task: prompt.TaskAnswer, Agent: s.ID, Role: role, Instruction: instr,
-		Rules: s.Rules, Demos: s.Demos,
-	})
-	return &lmAgent{model: model, name: s.Model, temperature: s.Temperature, maxTokens: s.MaxTokens, system: sys}, nil
+	p := prompt.Prompt{Task: prompt.TaskAnswer, Agent: s.ID, Role: role, Instruction: instr, Rules: s.Rules, Demos: s.Demos}
+	a := &lmAgent{model: model, name: s.Model, temperature: s.Temperature, maxTokens: s.MaxTokens, system: prompt.RenderSystem(&p)}
+	for _, d := range s.Demos {
+		if _, done := a.without[d.Question]; done {
+			continue
+		}
+		if a.without == nil {
+			a.without = make(map[string]string, len(s.Demos))
+		}
+		q := p
+		q.Demos = slices.DeleteFunc(slices.Clone(s.Demos), func(x prompt.Demo) bool { return x.Question == d.Question })
+		a.without[d.Question] = prompt.RenderSystem(&q)
+	}
+	return a, nil
 }
 
 // Act renders the user message, calls the model and parses the reply.
@@ -119,7 +133,13 @@ func (a *lmAgent) Act(ctx context.Context, in Input) (Output, error) {
 		msgs = make([]lm.Message, 2)
 	}
 	msgs = msgs[:2:2]
-	msgs[0] = lm.Message{Role: lm.RoleSystem, Content: a.system}
+	sys := a.system
+	if a.without != nil {
+		if alt, ok := a.without[in.Question]; ok {
+			sys = alt
+		}
+	}
+	msgs[0] = lm.Message{Role: lm.RoleSystem, Content: sys}
 	msgs[1] = lm.Message{Role: lm.RoleUser, Content: user}
 	resp, err := a.model.Generate(ctx, lm.Request{
 		Model: a.name, Messages: msgs, Temperature: a.temperature, MaxTokens: a.maxTokens, Sample: in.Sample,

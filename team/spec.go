@@ -24,7 +24,9 @@ type AgentSpec struct {
 	MaxTokens int
 	// Instruction is the agent's instruction; "" means the role's default.
 	Instruction string
-	// Demos are worked examples shown in the system message.
+	// Demos are worked examples shown in the system message; a demo is
+	// left out of the calls on its own question (matched exactly), so an
+	// agent never sees the answer to the question it is asked.
 	Demos []prompt.Demo
 	// Rules are advice lines shown in the system message (SIMBA's rules).
 	Rules []string

@@ -687,3 +687,32 @@ func TestRunAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDemoOfOwnQuestion: an agent asked a question that one of its demos
+// shows is given its system message without that demo (and only that one);
+// on other questions it sees every demo.
+func TestNoDemoOfOwnQuestion(t *testing.T) {
+	demos := []prompt.Demo{{Question: "What is 5 + 7?", Answer: "12"}, {Question: "What is 1 + 1?", Answer: "2"}}
+	rec := &recorder{answers: map[string]string{"a": "12"}}
+	tm, err := New(Spec{Agents: []AgentSpec{{ID: "a", Model: "sim-small", Demos: demos}}}, rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		q    string
+		want []prompt.Demo
+	}{
+		{"What is 5 + 7?", demos[1:]},
+		{"What is 1 + 1?", demos[:1]},
+		{"What is 2 + 9?", demos},
+	} {
+		rec.reqs = nil
+		if _, err := tm.Run(context.Background(), datasets.Example{ID: "x", Question: tc.q, Answer: "1"}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := prompt.Parse(rec.reqs[0].Messages)
+		if err != nil || !reflect.DeepEqual(p.Demos, tc.want) {
+			t.Errorf("question %q: demos %+v (%v), want %+v", tc.q, p.Demos, err, tc.want)
+		}
+	}
+}
