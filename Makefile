@@ -38,7 +38,8 @@ clean:
 
 # The run-integrity figures: 50 kills (SIGKILL, SIGINT, SIGTERM) at random
 # moments with the LM cache on and off, each resumed run's full trial table
-# equal to an uninterrupted run's; 8 concurrent ask processes × 50 rounds.
+# equal to an uninterrupted run's; 8 concurrent ask processes × 50 rounds;
+# 20 SIGKILLs of a SIMBA study, each resumed to the uninterrupted table.
 reliability:
-	MABEAM_RELIABILITY=50 MABEAM_ASKERS=8 MABEAM_ASK_ROUNDS=50 $(GO) test -count=1 -v -timeout 30m \
-		-run 'TestReliability|TestConcurrentAsk' ./cmd/experiment/
+	MABEAM_RELIABILITY=50 MABEAM_ASKERS=8 MABEAM_ASK_ROUNDS=50 MABEAM_SIMBA_KILLS=20 $(GO) test -count=1 -v -timeout 30m \
+		-run 'TestReliability|TestConcurrentAsk|TestSIMBAResume' ./cmd/experiment/

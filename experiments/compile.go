@@ -18,6 +18,8 @@ import (
 	"github.com/mabeam/mabeam/optimizer"
 	"github.com/mabeam/mabeam/space"
 	"github.com/mabeam/mabeam/team"
+
+	_ "github.com/mabeam/mabeam/simba" // registers the simba optimizer
 )
 
 // Study is one (dataset, optimizer, seed) cell of an experiment, ready to
@@ -233,7 +235,7 @@ func (c *Config) study(di, oi int, seed uint64, sp datasets.Splits, model lm.Mod
 		Budget: c.Budget, Opt: opt,
 		Problem: &optimizer.Problem{
 			Space: ts.Space(), Evaluator: ev, Train: train, Val: val, Test: test,
-			Direction: optimizer.Maximize, Seed: seed, Baseline: base,
+			Direction: optimizer.Maximize, Seed: seed, Baseline: base, Model: model,
 		},
 		Evaluator: ev, TeamSpace: ts, SpaceJSON: js,
 		ConfigJSON: cfg, ConfigHash: hex.EncodeToString(sum[:]),

@@ -7,31 +7,20 @@ import (
 	"sort"
 )
 
-// pool is SIMBA's program pool: programs by index (0 is the baseline) with
-// the scores each has collected.
+// pool is SIMBA's program pool: programs by index (0 is the baseline)
+// with the mean score each has on the mini-batch it was scored on (DSPy's
+// calc_average_score of its registered scores).
 type pool struct {
-	scores [][]float64 // by program index
+	means []float64 // by program index
 }
 
-// avg is a program's mean score; 0 with no scores (so the baseline, which
-// DSPy never scores, averages 0).
-func (p *pool) avg(i int) float64 {
-	s := p.scores[i]
-	if len(s) == 0 {
-		return 0
-	}
-	sum := 0.0
-	for _, x := range s {
-		sum += x
-	}
-	return sum / float64(len(s))
-}
+func (p *pool) avg(i int) float64 { return p.means[i] }
 
 // topKPlusBaseline is DSPy's top_k_plus_baseline: the k programs of
 // highest mean score (a stable sort, so ties keep pool order), the last
 // replaced by the baseline (0) when it is not among them, deduplicated.
 func (p *pool) topKPlusBaseline(k int) []int {
-	ids := make([]int, len(p.scores))
+	ids := make([]int, len(p.means))
 	for i := range ids {
 		ids[i] = i
 	}

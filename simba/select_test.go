@@ -8,16 +8,16 @@ import (
 )
 
 func TestTopKPlusBaseline(t *testing.T) {
-	// The baseline (0) is never scored, so it averages 0 and is forced in
-	// as the last of the top k; ties keep pool order.
-	p := &pool{scores: [][]float64{nil, {0.5}, {0.9}, {0.5, 0.5}, {0.7}}}
+	// The baseline (0) scores lowest here, so it is forced in as the last
+	// of the top k; ties keep pool order.
+	p := &pool{means: []float64{0, 0.5, 0.9, 0.5, 0.7}}
 	if got := p.topKPlusBaseline(3); !slices.Equal(got, []int{2, 4, 0}) {
 		t.Errorf("top 3 = %v, want [2 4 0]", got)
 	}
 	if got := p.topKPlusBaseline(10); !slices.Equal(got, []int{2, 4, 1, 3, 0}) {
 		t.Errorf("top 10 = %v, want [2 4 1 3 0]", got)
 	}
-	if got := (&pool{scores: [][]float64{nil}}).topKPlusBaseline(6); !slices.Equal(got, []int{0}) {
+	if got := (&pool{means: []float64{0.3}}).topKPlusBaseline(6); !slices.Equal(got, []int{0}) {
 		t.Errorf("baseline alone: %v", got)
 	}
 }
@@ -25,7 +25,7 @@ func TestTopKPlusBaseline(t *testing.T) {
 // TestSoftmaxFrequencies holds the pick frequencies to the formula
 // exp(s/T)/Σ, each within 4 standard errors over 200,000 picks.
 func TestSoftmaxFrequencies(t *testing.T) {
-	p := &pool{scores: [][]float64{nil, {0.6}, {0.8}, {0.3}}}
+	p := &pool{means: []float64{0, 0.6, 0.8, 0.3}}
 	ids := []int{0, 1, 2, 3}
 	const temp, n = 0.2, 200000
 	r := rand.New(rand.NewPCG(11, 12))

@@ -186,7 +186,7 @@ func trialHash(t *testing.T, path string) string {
 	h := sha256.New()
 	for _, q := range []string{
 		`SELECT s.name, t.number, t.state, t.value, t.params, t.calls, t.tokens, t.cost_usd, t.batch, t.error, t.note,
-		 t.split, t.parent, t.strategy, t.step
+		 t.split, t.parent, t.strategy, t.step, t.program, t.data
 		 FROM trials t JOIN studies s ON s.id = t.study_id ORDER BY s.name, t.number`,
 		`SELECT s.name, p.number, p.name, p.kind, p.value, p.value_num
 		 FROM trial_params p JOIN studies s ON s.id = p.study_id ORDER BY s.name, p.number, p.name`,

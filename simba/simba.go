@@ -1,0 +1,420 @@
+package simba
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/evaluation"
+	"github.com/mabeam/mabeam/optimizer"
+)
+
+// Strategy names, as trials record them.
+const (
+	AppendDemo = "append_demo"
+	AppendRule = "append_rule"
+	TeamMove   = "team_move"
+)
+
+// Strategies of the trials that are not candidates.
+const (
+	StrategyBaseline = "baseline" // trial 0: the baseline on the first batch
+	StrategyRollout  = "rollout"  // a program's trajectories on part of a batch
+	StrategyFinal    = "final"    // a winner scored on the validation split
+)
+
+// Settings are SIMBA's settings; the zero value is DSPy's defaults.
+type Settings struct {
+	// BatchSize is the mini-batch size (32). The train split must hold at
+	// least one batch.
+	BatchSize int `json:"batch_size,omitempty"`
+	// NumCandidates is the number of rollout variants and (plus one) of
+	// candidates per step (6).
+	NumCandidates int `json:"num_candidates,omitempty"`
+	// MaxSteps is the number of steps (8).
+	MaxSteps int `json:"max_steps,omitempty"`
+	// MaxDemos scales the demo drop before each strategy (4).
+	MaxDemos int `json:"max_demos,omitempty"`
+	// DemoInputFieldMaxLen truncates a demo's question (100,000 bytes).
+	DemoInputFieldMaxLen int `json:"demo_input_field_maxlen,omitempty"`
+	// TemperatureForSampling picks the program of each rollout (0.2);
+	// TemperatureForCandidates the source of each candidate (0.2).
+	TemperatureForSampling   float64 `json:"temperature_for_sampling,omitempty"`
+	TemperatureForCandidates float64 `json:"temperature_for_candidates,omitempty"`
+	// RolloutTemperature is the temperature floor of the rollouts: agents
+	// whose temperature is below it sample at it (1.0, as DSPy's rollout
+	// copies do); 0 turns the floor off (agents keep their temperatures,
+	// and only the sample index differs between rollouts).
+	RolloutTemperature *float64 `json:"rollout_temperature,omitempty"`
+	// Strategies are the strategy kinds drawn from, with equal
+	// probability (all three); a kind that the problem cannot serve is
+	// left out (append_rule without Problem.Model; append_demo and
+	// team_move without a team evaluator).
+	Strategies []string `json:"strategies,omitempty"`
+	// AdviceModel is the model name of the introspection call; "" means
+	// the model of the baseline's first agent.
+	AdviceModel string `json:"advice_model,omitempty"`
+}
+
+// DSPy's defaults.
+const (
+	DefaultBatchSize            = 32
+	DefaultNumCandidates        = 6
+	DefaultMaxSteps             = 8
+	DefaultMaxDemos             = 4
+	DefaultDemoInputFieldMaxLen = 100_000
+	DefaultTemperature          = 0.2
+	DefaultRolloutTemperature   = 1.0
+)
+
+// resolved returns s with its defaults filled in, or an error naming a bad
+// setting.
+func (s Settings) resolved() (Settings, error) {
+	ints := []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"batch_size", &s.BatchSize, DefaultBatchSize},
+		{"num_candidates", &s.NumCandidates, DefaultNumCandidates},
+		{"max_steps", &s.MaxSteps, DefaultMaxSteps},
+		{"max_demos", &s.MaxDemos, DefaultMaxDemos},
+		{"demo_input_field_maxlen", &s.DemoInputFieldMaxLen, DefaultDemoInputFieldMaxLen},
+	}
+	for _, f := range ints {
+		if *f.v < 0 {
+			return s, fmt.Errorf("simba: %s is %d; it must be positive (0 means %d)", f.name, *f.v, f.def)
+		}
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{{"temperature_for_sampling", &s.TemperatureForSampling}, {"temperature_for_candidates", &s.TemperatureForCandidates}} {
+		if *f.v < 0 || math.IsNaN(*f.v) || math.IsInf(*f.v, 0) {
+			return s, fmt.Errorf("simba: %s is %g; it must be positive (0 means %g)", f.name, *f.v, DefaultTemperature)
+		}
+		if *f.v == 0 {
+			*f.v = DefaultTemperature
+		}
+	}
+	rt := DefaultRolloutTemperature
+	if s.RolloutTemperature != nil {
+		rt = *s.RolloutTemperature
+	}
+	if !(rt >= 0 && rt <= 2) {
+		return s, fmt.Errorf("simba: rollout_temperature is %g; it must lie in [0, 2] (0 turns the floor off)", rt)
+	}
+	s.RolloutTemperature = &rt
+	if s.Strategies == nil {
+		s.Strategies = []string{AppendDemo, AppendRule, TeamMove}
+	}
+	if len(s.Strategies) == 0 {
+		return s, errors.New("simba: strategies is empty; list at least one of append_demo, append_rule, team_move")
+	}
+	for i, n := range s.Strategies {
+		if n != AppendDemo && n != AppendRule && n != TeamMove {
+			return s, fmt.Errorf("simba: strategies[%d] is %q, not append_demo, append_rule or team_move", i, n)
+		}
+		if slices.Index(s.Strategies, n) != i {
+			return s, fmt.Errorf("simba: strategies lists %q twice", n)
+		}
+	}
+	return s, nil
+}
+
+// SIMBA is the optimizer. Its zero value runs at DSPy's defaults.
+type SIMBA struct {
+	Settings Settings
+}
+
+var _ optimizer.Optimizer = (*SIMBA)(nil)
+
+func init() {
+	optimizer.Register("simba", func(settings map[string]any) (optimizer.Optimizer, error) {
+		var s Settings
+		if err := optimizer.DecodeSettings(settings, &s); err != nil {
+			return nil, err
+		}
+		if _, err := s.resolved(); err != nil {
+			return nil, err
+		}
+		return &SIMBA{Settings: s}, nil
+	})
+}
+
+// Optimize implements optimizer.Optimizer. It needs a ProgramEvaluator,
+// a baseline and a train split of at least one batch; Problem.History, if
+// given, must be a previous run of the same study, which it replays.
+func (o *SIMBA) Optimize(ctx context.Context, p *optimizer.Problem, b optimizer.Budget) (*optimizer.Result, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	s, err := o.Settings.resolved()
+	if err != nil {
+		return nil, err
+	}
+	pe, ok := p.Evaluator.(optimizer.ProgramEvaluator)
+	if !ok {
+		return nil, errors.New("simba: the evaluator does not evaluate programs (optimizer.ProgramEvaluator); SIMBA grows per-agent demos and rules")
+	}
+	if p.Baseline == nil {
+		return nil, errors.New("simba: the problem has no baseline program to start from")
+	}
+	if len(p.Train) < s.BatchSize {
+		return nil, fmt.Errorf("simba: the train split has %d examples, fewer than one batch (batch_size %d); raise the train size or lower batch_size", len(p.Train), s.BatchSize)
+	}
+	r := &run{ctx: ctx, p: p, b: b, s: s, pe: pe, res: &optimizer.Result{}}
+	r.team, _ = p.Evaluator.(optimizer.TeamProgramEvaluator)
+	for _, n := range s.Strategies {
+		switch {
+		case n == AppendRule && p.Model == nil, n != AppendRule && r.team == nil:
+			continue
+		}
+		r.strategies = append(r.strategies, n)
+	}
+	if len(r.strategies) == 0 {
+		return nil, fmt.Errorf("simba: none of the strategies %v can run on this problem (append_rule needs Problem.Model; append_demo and team_move a team evaluator)", s.Strategies)
+	}
+	if p.Model != nil {
+		r.meter = optimizer.NewMeter(p.Model)
+	}
+	err = r.optimize()
+	r.res.Best, r.res.BestOK = optimizer.Best(r.res.Trials, p.Direction)
+	return r.res, err
+}
+
+// errBudget ends the steps: the budget left is what the final selection
+// needs.
+var errBudget = errors.New("simba: budget reached")
+
+// member is a program of the pool.
+type member struct {
+	trial int // the trial that scored it on its batch
+	prog  optimizer.Program
+	// perEx are its calls and cost per example on that batch.
+	callsPerEx, costPerEx float64
+}
+
+// run is one Optimize call.
+type run struct {
+	ctx        context.Context
+	p          *optimizer.Problem
+	b          optimizer.Budget
+	s          Settings
+	pe         optimizer.ProgramEvaluator
+	team       optimizer.TeamProgramEvaluator // nil if the evaluator is not a team's
+	meter      *optimizer.Meter
+	strategies []string
+	res        *optimizer.Result
+
+	pool    pool
+	members []member
+	winners []int // member indices: the baseline, then one per step
+	next    int   // the next trial number
+}
+
+// rng returns the generator of one purpose of one step, so that a replayed
+// step draws the same numbers whatever was replayed before it.
+func (r *run) rng(step, purpose, k int) *rand.Rand {
+	return rand.New(rand.NewPCG(r.p.Seed^0x53494d4241, uint64(step)<<40^uint64(purpose)<<32^uint64(k)))
+}
+
+// Purposes of the random streams.
+const (
+	streamOrder = iota + 1
+	streamPairs
+	streamCandidate
+)
+
+// batches returns the mini-batches of steps 1..MaxSteps: DSPy's shuffled
+// order, reshuffled when a batch would run past its end.
+func (r *run) batches() [][]datasets.Example {
+	train, bs := r.p.Train, r.s.BatchSize
+	rng := r.rng(0, streamOrder, 0)
+	order := make([]int, len(train))
+	for i := range order {
+		order[i] = i
+	}
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	at := 0
+	out := make([][]datasets.Example, r.s.MaxSteps)
+	for st := range out {
+		if at+bs > len(train) {
+			rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+			at = 0
+		}
+		batch := make([]datasets.Example, bs)
+		for k := range batch {
+			batch[k] = train[order[at+k]]
+		}
+		at += bs
+		out[st] = batch
+	}
+	return out
+}
+
+func (r *run) optimize() error {
+	for i := range r.p.History {
+		r.res.Trials = append(r.res.Trials, r.p.History[i])
+		r.res.Spent.Add(&r.p.History[i])
+	}
+	batches := r.batches()
+	base, err := r.pe.Program(r.p.Baseline)
+	if err != nil {
+		return fmt.Errorf("simba: the baseline: %w", err)
+	}
+	t, _, err := r.trial(optimizer.TrialSpec{Program: base, Examples: batches[0], Split: optimizer.SplitTrain,
+		Strategy: StrategyBaseline, Note: "simba baseline"}, nil, false)
+	if err != nil {
+		if errors.Is(err, errBudget) {
+			return nil // not even the baseline fits: nothing to select
+		}
+		return err
+	}
+	if t.State != optimizer.Complete {
+		return fmt.Errorf("simba: the baseline failed on the first batch: %s", t.Err)
+	}
+	r.addMember(t, base)
+	r.winners = []int{0}
+	for step := 1; step <= r.s.MaxSteps; step++ {
+		if err := r.step(step, batches[step-1]); err != nil {
+			if errors.Is(err, errBudget) {
+				break
+			}
+			return err
+		}
+	}
+	return r.final(r.s.MaxSteps + 1)
+}
+
+// addMember adds trial t's program to the pool.
+func (r *run) addMember(t optimizer.Trial, prog optimizer.Program) {
+	m := member{trial: t.Number, prog: prog}
+	if t.Batch > 0 {
+		m.callsPerEx, m.costPerEx = float64(t.Calls)/float64(t.Batch), t.Cost/float64(t.Batch)
+	}
+	r.members = append(r.members, m)
+	r.pool.means = append(r.pool.means, t.Value)
+}
+
+// final scores the evenly spaced winners on the validation split.
+func (r *run) final(step int) error {
+	idx := finalIndices(len(r.winners)-1, r.s.NumCandidates+1)
+	for _, i := range idx {
+		m := r.members[r.winners[i]]
+		parent := m.trial
+		t, _, err := r.trial(optimizer.TrialSpec{Program: m.prog, Examples: r.p.Val, Split: optimizer.SplitVal,
+			Strategy: StrategyFinal, Parent: &parent, Step: step,
+			Note: fmt.Sprintf("simba final: winner %d (trial %d) on validation", i, parent)}, nil, true)
+		if errors.Is(err, errBudget) || err == nil && t.State == optimizer.Stopped {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reserve is what the final selection may need, given the winners so far
+// and one more: each program scored on the validation split at the
+// highest calls and cost per example of any program in the pool.
+func (r *run) reserve() (calls int64, cost float64, trials int) {
+	n := min(r.s.NumCandidates+1, len(r.winners)+1)
+	var cpe, kpe float64
+	for _, m := range r.members {
+		cpe, kpe = max(cpe, m.callsPerEx), max(kpe, m.costPerEx)
+	}
+	v := float64(len(r.p.Val) * n)
+	return int64(math.Ceil(cpe * v)), kpe * v, n
+}
+
+// limit is what the next evaluation may spend; errBudget when the budget
+// (less the final selection's reserve, unless final) has no room for it.
+func (r *run) limit(final bool) (optimizer.Limit, error) {
+	left, ok := r.b.Remaining(r.res.Spent)
+	if !ok {
+		return left, errBudget
+	}
+	if final || len(r.members) == 0 {
+		return left, nil
+	}
+	calls, cost, trials := r.reserve()
+	if r.b.Trials > 0 && r.res.Spent.Trials+1+trials > r.b.Trials {
+		return left, errBudget
+	}
+	if r.b.Calls > 0 {
+		if left.Calls -= calls; left.Calls <= 0 {
+			return left, errBudget
+		}
+	}
+	if r.b.Cost > 0 {
+		if left.Cost -= cost; left.Cost <= 0 {
+			return left, errBudget
+		}
+	}
+	return left, nil
+}
+
+// trial runs the next trial, or replays it from the history: a stored trial
+// of that number must be the one the spec describes. data, if set, gives
+// the trial's Data from its report; u is charged to it (the calls that made
+// its program). It returns errBudget, before running anything, when the
+// budget has no room.
+func (r *run) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error), final bool, u ...optimizer.Usage) (optimizer.Trial, bool, error) {
+	s.Number = r.next
+	l, err := r.limit(final)
+	if err != nil {
+		return optimizer.Trial{}, false, err
+	}
+	if s.Number < len(r.p.History) {
+		t := r.p.History[s.Number]
+		if t.Strategy != s.Strategy || t.Step != s.Step || t.Split != s.Split || !sameParent(t.Parent, s.Parent) {
+			return t, true, fmt.Errorf("simba: stored trial %d (%s, step %d, split %s) is not the %s trial of step %d the replay of this study reaches; "+
+				"the study was run with other settings, data or budget (a SIMBA study continues only with what it was run with; use a new experiment name)",
+				t.Number, t.Strategy, t.Step, t.Split, s.Strategy, s.Step)
+		}
+		r.next++
+		return t, true, nil
+	}
+	if err := r.ctx.Err(); err != nil {
+		return optimizer.Trial{}, false, err
+	}
+	s.Options.Limit = l
+	t, rep, err := optimizer.Run(r.ctx, r.p, s)
+	if err != nil {
+		return t, false, err
+	}
+	for _, x := range u {
+		t.Charge(x)
+	}
+	if data != nil {
+		if t.Data, err = data(&t, rep); err != nil {
+			return t, false, fmt.Errorf("simba: trial %d: %w", t.Number, err)
+		}
+	}
+	r.next++
+	r.res.Trials = append(r.res.Trials, t)
+	r.res.Spent.Add(&t)
+	if r.p.OnTrial != nil {
+		if err := r.p.OnTrial(r.ctx, t, rep); err != nil {
+			return t, false, err
+		}
+	}
+	return t, false, nil
+}
+
+func sameParent(a, b *int) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
