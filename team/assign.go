@@ -88,7 +88,10 @@ func FromAssignment(ta space.TeamAssignment, m *Materials) (Spec, error) {
 			case space.LocalMaxTokens:
 				a.MaxTokens, err = asInt(v)
 			case "weight":
-				a.Weight, err = asFloat(v)
+				var w float64
+				if w, err = asFloat(v); err == nil {
+					a.Weight = &w
+				}
 			case space.LocalInstruction:
 				a.Instruction, err = pickInstruction(v, m.Instructions[roleOrSolver(aa.Role)])
 			case space.LocalDemos:

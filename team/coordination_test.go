@@ -65,7 +65,7 @@ func evaluate(t *testing.T, spec team.Spec, model lm.Model, exs []datasets.Examp
 func TestWeightedBeatsMajority(t *testing.T) {
 	exs := generated(t, "arithmetic", 400, 5, 2)
 	model := sim.New(nil)
-	agents := []team.AgentSpec{{ID: "large", Model: "sim-large", Weight: 3}}
+	agents := []team.AgentSpec{{ID: "large", Model: "sim-large", Weight: new(3.0)}}
 	for i := range 4 {
 		agents = append(agents, team.AgentSpec{ID: fmt.Sprintf("small%d", i+1), Model: "sim-small"})
 	}
@@ -224,6 +224,9 @@ func TestCoordinationSearchable(t *testing.T) {
 		if spec.Aggregation != ta.Aggregation || spec.Budget != ta.Budget ||
 			spec.BidReserve != ta.Extra[team.VarBidReserve] || spec.TokenBudget != ta.Extra[team.VarTokenBudget] {
 			t.Fatalf("assignment %v gave spec aggregation %q budget %q reserve %g tokens %d", a, spec.Aggregation, spec.Budget, spec.BidReserve, spec.TokenBudget)
+		}
+		if w := spec.Agents[0].Weight; w == nil || *w != a.Float(space.AgentVar("a1", "weight")) || spec.Agents[1].Weight != nil {
+			t.Fatalf("assignment %v gave weights %v, %v", a, spec.Agents[0].Weight, spec.Agents[1].Weight)
 		}
 		r := evaluate(t, spec, model, exs, nil)
 		seen[pair{spec.Aggregation, spec.Budget}] = true

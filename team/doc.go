@@ -24,7 +24,7 @@
 // answer that normalises to "" abstains) and decided by a
 // coordination.Consensus: AggMajority is plurality voting, AggSupermajority
 // needs Threshold of the voters or else the most confident voter decides,
-// AggWeighted counts each vote as AgentSpec.Weight × the agent's stated
+// AggWeighted counts each vote as AgentSpec.Weight (1 when nil; 0 silences the agent) × its stated
 // confidence, and AggHierarchical votes under coordinators of FanOut agents
 // (coordination.Hierarchy). The team answer is the original text of the
 // decided answer's first voter in agent order. Under AggJudge a judge

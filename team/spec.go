@@ -32,8 +32,10 @@ type AgentSpec struct {
 	Rules []string
 	// Weight is the agent's vote weight under AggWeighted: its vote counts
 	// Weight × its stated confidence. It is the searched knob for an
-	// agent's expertise (the team cannot see the model's skill); 0 means 1.
-	Weight float64
+	// agent's expertise (the team cannot see the model's skill). Nil
+	// means 1; 0 gives the agent's vote no support (a searched weight of 0
+	// silences the agent).
+	Weight *float64
 }
 
 // Edge is a directed communication link: To reads From's messages.
@@ -199,8 +201,8 @@ func (s *Spec) Validate() error {
 		if a.MaxTokens < 0 {
 			return &SpecError{Field: f + ".MaxTokens", Agent: a.ID, Msg: fmt.Sprintf("%d is negative", a.MaxTokens)}
 		}
-		if !(a.Weight >= 0) || math.IsInf(a.Weight, 0) {
-			return &SpecError{Field: f + ".Weight", Agent: a.ID, Msg: fmt.Sprintf("%g is negative or not finite", a.Weight)}
+		if w := a.Weight; w != nil && (!(*w >= 0) || math.IsInf(*w, 0)) {
+			return &SpecError{Field: f + ".Weight", Agent: a.ID, Msg: fmt.Sprintf("%g is negative or not finite", *w)}
 		}
 	}
 	type pair struct{ from, to string }

@@ -190,9 +190,9 @@ func New(spec Spec, model lm.Model, opts *Options) (*Team, error) {
 		}
 		t.agents[i], t.ids[i], t.roles[i] = a, as.ID, as.Role
 		_, t.isLM[i] = a.(*lmAgent)
-		t.weights[i] = as.Weight
-		if as.Weight == 0 {
-			t.weights[i] = 1
+		t.weights[i] = 1
+		if as.Weight != nil {
+			t.weights[i] = *as.Weight
 		}
 		index[as.ID] = i
 		if i != t.judge {

@@ -66,7 +66,10 @@ func TestValidate(t *testing.T) {
 		{"unknown kind", func(s *Spec) { s.Agents[1].Kind = "nope" }, "Agents[1].Kind", "b", ErrUnknownKind},
 		{"temperature", func(s *Spec) { s.Agents[0].Temperature = 2.5 }, "Agents[0].Temperature", "a", nil},
 		{"max tokens", func(s *Spec) { s.Agents[0].MaxTokens = -1 }, "Agents[0].MaxTokens", "a", nil},
-		{"weight", func(s *Spec) { s.Agents[1].Weight = -1 }, "Agents[1].Weight", "b", nil},
+		{"weight", func(s *Spec) {
+			w := -1.0
+			s.Agents[1].Weight = &w
+		}, "Agents[1].Weight", "b", nil},
 		{"edge from unknown", func(s *Spec) { s.Edges = []Edge{{"a", "b"}, {"x", "a"}} }, "Edges[1].From", "x", nil},
 		{"edge to unknown", func(s *Spec) { s.Edges = []Edge{{"a", "y"}} }, "Edges[0].To", "y", nil},
 		{"self loop", func(s *Spec) { s.Edges = []Edge{{"b", "b"}} }, "Edges[0]", "b", nil},
@@ -245,9 +248,15 @@ func TestAggregation(t *testing.T) {
 		{"weighted", Spec{Agents: scripted("5:0.5", "5:0.5", "6:0.9"), Aggregation: AggWeighted}, "5", 0.5, 2.0 / 3},
 		{"weighted by weight", Spec{Agents: func() []AgentSpec {
 			a := scripted("5:0.5", "5:0.5", "6:0.9")
-			a[2].Weight = 2
+			w := 2.0
+			a[2].Weight = &w
 			return a
 		}(), Aggregation: AggWeighted}, "6", 0.9, 1.0 / 3},
+		{"weight 0 silences", Spec{Agents: func() []AgentSpec {
+			a := scripted("5:0.5", "6:0.9", "6:0.9")
+			a[1].Weight, a[2].Weight = new(0.0), new(0.0)
+			return a
+		}(), Aggregation: AggWeighted}, "5", 0.5, 1.0 / 3},
 		{"judge", Spec{Agents: append(scripted("5:0.5", "5:0.5", "6:0.9"), AgentSpec{ID: "j", Role: RoleJudge, Kind: "script", Instruction: "6:0.8"}),
 			Aggregation: AggJudge}, "6", 0.8, 1.0 / 3},
 		{"judge abstains", Spec{Agents: append(scripted("5:0.5", "5:0.5", "6:0.9"), AgentSpec{ID: "j", Role: RoleJudge, Kind: "script", Instruction: ""}),
