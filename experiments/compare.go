@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/mabeam/mabeam/store"
@@ -38,6 +39,15 @@ type Comparison struct {
 	BaselineMean float64  `json:"baseline_mean"`
 	DiffMean     float64  `json:"diff_mean"`
 	DiffCI       Interval `json:"diff_ci"`
+	// Against is CompareOptions.Against when set and this row is another
+	// optimizer's; VsMean and VsCI are then the paired difference (this
+	// optimizer − Against, on the same seeds and test examples) and its
+	// 95% interval, and VsSeeds the seeds both have. Zero and NaN (null in
+	// JSON) otherwise.
+	Against string   `json:"against,omitempty"`
+	VsSeeds int      `json:"vs_seeds,omitempty"`
+	VsMean  float64  `json:"vs_mean,omitempty"`
+	VsCI    Interval `json:"vs_ci"`
 	// Method names how the intervals were computed.
 	Method string `json:"ci_method"`
 }
@@ -52,6 +62,10 @@ type CompareOptions struct {
 	// (store.Experiment), so seeds or configs it no longer has are left
 	// out.
 	All bool
+	// Against, if set, names an optimizer (label) to compare every other
+	// row with: the paired difference on the studies of the same
+	// experiment, dataset and seed (Comparison.VsMean).
+	Against string
 }
 
 // Bootstrap settings of Compare's intervals.
@@ -119,6 +133,7 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 			a = &acc{}
 			groups[k] = a
 		}
+		u.seed = st.Seed
 		a.units = append(a.units, u)
 		a.base = a.base || u.hasBase
 		if st.Result.CostUSD != nil {
@@ -154,6 +169,16 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 			c.DiffMean, diff = bootstrap(bs, seed+1, func(u *unit, idx []int) float64 { return u.meanOf(true, idx) })
 			c.DiffCI = percentiles(diff)
 		}
+		c.VsCI = Interval{math.NaN(), math.NaN()}
+		if other, ok := groups[key{k.exp, k.ds, o.Against}]; ok && o.Against != "" && k.opt != o.Against {
+			c.Against = o.Against
+			if vs := pairUnits(a.units, other.units); len(vs) > 0 {
+				var d []float64
+				c.VsSeeds = len(vs)
+				c.VsMean, d = bootstrap(vs, seed+2, func(u *unit, idx []int) float64 { return u.meanOf(true, idx) })
+				c.VsCI = percentiles(d)
+			}
+		}
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -174,8 +199,34 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 // without stored examples, its scores alone.
 type unit struct {
 	best, diff           []float64
+	ids                  []string // the test examples of best
 	score, baseScore     float64
 	hasBase, hasExamples bool
+	seed                 uint64
+}
+
+// pairUnits pairs each unit of as with the unit of bs of the same seed:
+// per-example differences (a − b) where both have the same test examples,
+// the difference of their scores otherwise.
+func pairUnits(as, bs []unit) []unit {
+	var out []unit
+	for _, a := range as {
+		for _, b := range bs {
+			if a.seed != b.seed {
+				continue
+			}
+			p := unit{score: a.score, baseScore: b.score, hasBase: true, best: []float64{0}, diff: []float64{0}}
+			if a.hasExamples && b.hasExamples && slices.Equal(a.ids, b.ids) {
+				p.hasExamples, p.best, p.diff = true, a.best, make([]float64, len(a.best))
+				for i := range a.best {
+					p.diff[i] = a.best[i] - b.best[i]
+				}
+			}
+			out = append(out, p)
+			break
+		}
+	}
+	return out
 }
 
 // meanOf is the mean of the optimized team's scores (diff false) or of the
@@ -217,9 +268,9 @@ func studyUnit(ctx context.Context, s *store.Store, st *store.Study) (unit, erro
 		return u, nil
 	}
 	u.hasExamples = true
-	u.best, u.diff = make([]float64, len(best)), make([]float64, len(best))
+	u.best, u.diff, u.ids = make([]float64, len(best)), make([]float64, len(best)), make([]string, len(best))
 	for i, e := range best {
-		u.best[i] = e.Score
+		u.best[i], u.ids[i] = e.Score, e.Example
 		if u.hasBase {
 			if base[i].Example != e.Example {
 				u.hasExamples = false

@@ -206,28 +206,35 @@ func TestShippedConfigs(t *testing.T) {
 	}
 }
 
-// The quickstart promises to finish in well under 30 s: run one study to
-// its budget and score it on test.
-func TestQuickstartIsQuick(t *testing.T) {
+// TestQuickstartRuns: each optimizer of the quickstart runs a study to
+// its call budget, within it, and scores its best on test. (Its speed,
+// well under 30 s for the whole quickstart, is measured by `make run`.)
+func TestQuickstartRuns(t *testing.T) {
 	c := loadShipped(t, "quickstart.yaml")
-	start := time.Now()
-	st := mustStudies(t, c)[0]
-	res, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
-	if err != nil {
-		t.Fatal(err)
+	sts := mustStudies(t, c)
+	seen := map[string]bool{}
+	for _, st := range sts {
+		if seen[st.Optimizer] {
+			continue
+		}
+		seen[st.Optimizer] = true
+		start := time.Now()
+		res, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := optimizer.Conclude(context.Background(), st.Problem, res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Spent.Calls > c.Budget.Calls || !res.BestOK || res.Best.Split != optimizer.SplitVal || res.Test == nil || res.Baseline == nil {
+			t.Fatalf("%s: spent %+v of %d calls, best %+v", st.Name, res.Spent, c.Budget.Calls, res.Best)
+		}
+		t.Logf("%s: %v, %d trials, %d calls, best val %.3f, test %.3f, baseline test %.3f", st.Name,
+			time.Since(start), len(res.Trials), res.Spent.Calls, res.Best.Value, res.Test.Mean, res.Baseline.Mean)
 	}
-	if err := optimizer.Conclude(context.Background(), st.Problem, res); err != nil {
-		t.Fatal(err)
+	if !seen["random"] || !seen["simba"] {
+		t.Errorf("the quickstart runs %v, want random and simba", seen)
 	}
-	took := time.Since(start)
-	if len(res.Trials) != c.Budget.Trials || !res.BestOK || res.Test == nil || res.Baseline == nil {
-		t.Fatalf("result %+v", res)
-	}
-	if limit := 10 * time.Second; took > limit {
-		t.Errorf("one quickstart study took %v; the whole quickstart (%d studies) must stay well under 30 s", took, len(c.Seeds))
-	}
-	t.Logf("one quickstart study: %v, %d calls, best val %.3f, test %.3f, baseline test %.3f",
-		took, res.Spent.Calls, res.Best.Value, res.Test.Mean, res.Baseline.Mean)
 }
 
 // gsm8kLine is a GSM8K-style line with the given question.

@@ -17,8 +17,13 @@
 // sample index, a temperature floor, traces and a budget limit; every trial
 // records its program's materials, the split it was scored on, its parent,
 // strategy and step, and only validation scores compete for the best. An
-// optimizer's own LM calls go through a Meter and are charged to the trial
-// they produced, so they count in the budget.
+// optimizer's own LM calls (made with Problem.Model) go through a Meter and
+// are charged to the trial they produced, so they count in the budget. An
+// optimizer keeps its own record of a trial in Trial.Data (stored, and
+// given back in Problem.History on resume); Run evaluates a TrialSpec (a
+// program, its examples, options and lineage). TeamProgramEvaluator adds
+// the team space and the metric for optimizers that read agents' answers
+// and move in the team's structure (SIMBA).
 //
 // Budgets: a trial is given what is left of the call and cost budget; one
 // that would pass it runs on a prefix of its batch and is Stopped.

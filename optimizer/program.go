@@ -79,8 +79,9 @@ type EvalOptions struct {
 	// Sample is passed to every call (lm.Request.Sample), so rollouts of one
 	// program at temperature > 0 draw different samples.
 	Sample int
-	// TemperatureFloor, if above 0, runs agents whose temperature is 0 at
-	// this temperature (SIMBA's rollouts sample even greedy agents).
+	// TemperatureFloor, if above 0, runs agents whose temperature is below
+	// it at this temperature (SIMBA's rollouts sample even greedy agents,
+	// as DSPy's rollout copies run at 1.0).
 	TemperatureFloor float64
 	// KeepTraces keeps every example's team result, trace included, in the
 	// report (evaluation.Options.KeepTraces).
@@ -157,9 +158,7 @@ func (e *TeamEvaluator) EvaluateProgram(ctx context.Context, p Program, exs []da
 		return nil, fmt.Errorf("optimizer: temperature floor %g outside [0, 2]", o.TemperatureFloor)
 	}
 	for i := range spec.Agents {
-		if spec.Agents[i].Temperature == 0 {
-			spec.Agents[i].Temperature = o.TemperatureFloor
-		}
+		spec.Agents[i].Temperature = max(spec.Agents[i].Temperature, o.TemperatureFloor)
 	}
 	var topts team.Options
 	if e.Team != nil {

@@ -57,16 +57,19 @@
 //   - team_move: one change of the team drawn among those the bucket's
 //     contrast suggests: drop an edge along which an agent's wrong answer
 //     was taken up in the worst trajectory; add an edge from an agent right
-//     in the worst trajectory to one that was wrong; switch off the
+//     in the worst trajectory to one that was wrong (and not yet heard
+//     from); switch off the
 //     optional agent whose wrong answers were taken up most (or, when the
 //     worst trajectory was wrong and none was, switch on an inactive one at
 //     random); one round fewer when answers went from right to wrong in
 //     later rounds of the worst trajectory, one more when they went from
 //     wrong to right in the best; weighted voting when the plurality was
-//     wrong and a more confident agent right; for the agent wrong most
-//     often in the bucket, the next larger model among its choices (by
-//     price), a lower temperature, or under weighted voting a lower vote
-//     weight. An edge whose own variable is off (a fixed topology) is moved
+//     wrong and an agent right that was more confident than the
+//     plurality's voters on average; for the agent wrong most often in
+//     the bucket, the next larger model among its choices (by price), a
+//     lower temperature, or a lower vote weight (drawn among the lower
+//     values; with weighted voting when the aggregation ignores weights,
+//     since a weight counts only there). An edge whose own variable is off (a fixed topology) is moved
 //     by switching to the explicit topology with the candidate edges of
 //     the current graph. When the contrast suggests nothing legal, a
 //     random legal change of one such variable.

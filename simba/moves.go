@@ -186,7 +186,7 @@ func (m *mover) suggest(bucket []outcome) []move {
 	// Add an edge from an agent right in the worst trajectory to one wrong.
 	for _, from := range voters {
 		for _, to := range voters {
-			if from != to && fin[from].Right && !fin[to].Right && fin[to].Answer != "" {
+			if from != to && fin[from].Right && !fin[to].Right && fin[to].Answer != "" && !m.hasEdge(from, to) {
 				if mv, ok := m.edge(from, to, true); ok {
 					out = append(out, mv)
 				}
@@ -232,6 +232,11 @@ func (m *mover) suggest(bucket []outcome) []move {
 	return out
 }
 
+// hasEdge reports whether the program's graph has the edge from→to.
+func (m *mover) hasEdge(from, to string) bool {
+	return slices.ContainsFunc(m.ta.Edges, func(e space.Edge) bool { return e.From == from && e.To == to })
+}
+
 // voters are the active agents that vote (all but a deciding judge), in
 // team order.
 func (m *mover) voters() []string {
@@ -275,8 +280,8 @@ func (m *mover) mostAdopted(bySource map[string]int) (string, int) {
 }
 
 // pluralityWrongConfidentRight reports whether the voters' plurality
-// answer was wrong while a right voter was more confident than every
-// member of the plurality.
+// answer was wrong while a right voter was more confident than the
+// plurality's voters on average.
 func (m *mover) pluralityWrongConfidentRight(fin map[string]call, voters []string) bool {
 	count := map[string]int{}
 	for _, id := range voters {
@@ -296,7 +301,7 @@ func (m *mover) pluralityWrongConfidentRight(fin map[string]call, voters []strin
 	pluralConf, wrong := 0.0, false
 	for _, id := range voters {
 		if c := fin[id]; c.Answer != "" && datasets.Normalize(c.Answer) == plural {
-			pluralConf = max(pluralConf, c.Confidence)
+			pluralConf += c.Confidence / float64(n)
 			wrong = !c.Right
 		}
 	}
@@ -333,7 +338,8 @@ func mostWrong(bucket []outcome, voters []string) string {
 
 // agentMoves are the moves of agent id: the next larger model among its
 // choices (by component cost, then choice order), a lower temperature,
-// and a lower vote weight under weighted voting.
+// and a lower vote weight, with weighted voting when the aggregation
+// ignores weights (a weight counts only there).
 func (m *mover) agentMoves(id string) []move {
 	var out []move
 	if name := space.AgentVar(id, space.LocalModel); m.searched(name) {
@@ -350,10 +356,12 @@ func (m *mover) agentMoves(id string) []move {
 	if mv, ok := m.lower(id, space.LocalTemperature, "temperature"); ok {
 		out = append(out, mv)
 	}
-	if m.ta.Aggregation == space.AggWeighted {
-		if mv, ok := m.lower(id, "weight", "vote weight"); ok {
-			out = append(out, mv)
+	if mv, ok := m.lower(id, "weight", "vote weight"); ok {
+		if m.ta.Aggregation != space.AggWeighted {
+			mv.set[space.TeamVar(space.TeamAggregation)] = space.AggWeighted
+			mv.what += ", under weighted voting"
 		}
+		out = append(out, mv)
 	}
 	return out
 }

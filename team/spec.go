@@ -3,6 +3,7 @@ package team
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/mabeam/mabeam/lm/prompt"
@@ -263,4 +264,55 @@ func (s *Spec) Validate() error {
 		return &SpecError{Field: "BidReserve", Msg: fmt.Sprintf("%g outside [0, 1]", s.BidReserve)}
 	}
 	return nil
+}
+
+// Reaches reports whether agent id's answers can reach the team answer:
+// the agent is in the team, and it decides (it votes with a weight above
+// 0, or is the judge), or its answer travels along edges, one hop per
+// debate round, to an agent that decides, or it is a voter under AggJudge
+// (the judge reads every voter's final answer). An agent outside the team,
+// or one muted by a weight of 0 under AggWeighted with no path to a
+// deciding agent within the rounds, cannot reach it. It looks at the
+// structure only, not at what the agents say.
+func (s *Spec) Reaches(id string) bool {
+	at := slices.IndexFunc(s.Agents, func(a AgentSpec) bool { return a.ID == id })
+	if at < 0 {
+		return false
+	}
+	judge := s.judgeIndex()
+	decides := func(i int) bool {
+		switch {
+		case judge >= 0:
+			return true // the judge, or a voter the judge reads
+		case s.aggregation() == AggWeighted:
+			return s.Agents[i].Weight == nil || *s.Agents[i].Weight > 0
+		}
+		return true
+	}
+	index := make(map[string]int, len(s.Agents))
+	for i, a := range s.Agents {
+		index[a.ID] = i
+	}
+	seen := map[int]bool{at: true}
+	frontier := []int{at}
+	for hop := 0; ; hop++ {
+		for _, i := range frontier {
+			if decides(i) {
+				return true
+			}
+		}
+		if hop == s.Rounds {
+			return false
+		}
+		var next []int
+		for _, e := range s.Edges {
+			from, ok1 := index[e.From]
+			to, ok2 := index[e.To]
+			if ok1 && ok2 && slices.Contains(frontier, from) && !seen[to] && to != judge {
+				seen[to] = true
+				next = append(next, to)
+			}
+		}
+		frontier = append(frontier, next...)
+	}
 }

@@ -725,3 +725,31 @@ func TestNoDemoOfOwnQuestion(t *testing.T) {
 		}
 	}
 }
+
+// TestReaches: an agent reaches the team answer when it votes, when the
+// judge reads it, or when its answer travels to a voter within the rounds;
+// not when it is out of the team, or muted under weighted voting with no
+// path to a voter that counts.
+func TestReaches(t *testing.T) {
+	agents := scripted("1:1", "2:1", "3:1")
+	muted := slices.Clone(agents)
+	muted[2].Weight = new(0.0)
+	for _, tc := range []struct {
+		name string
+		spec Spec
+		want bool
+	}{
+		{"a voter under majority", Spec{Agents: agents}, true},
+		{"out of the team", Spec{Agents: agents[:2]}, false},
+		{"weight 0 under majority", Spec{Agents: muted}, true},
+		{"weight 0, weighted, no edges", Spec{Agents: muted, Aggregation: AggWeighted, Rounds: 2}, false},
+		{"weight 0, weighted, an edge but no rounds", Spec{Agents: muted, Aggregation: AggWeighted, Edges: []Edge{{"a3", "a1"}}}, false},
+		{"weight 0, weighted, an edge and a round", Spec{Agents: muted, Aggregation: AggWeighted, Edges: []Edge{{"a3", "a1"}}, Rounds: 1}, true},
+		{"weight 0, weighted, edges only into it", Spec{Agents: muted, Aggregation: AggWeighted, Edges: []Edge{{"a1", "a3"}, {"a2", "a3"}}, Rounds: 3}, false},
+		{"weight 0 under a judge", Spec{Agents: append(slices.Clone(muted), AgentSpec{ID: "j", Role: RoleJudge, Kind: "script", Instruction: "1:1"}), Aggregation: AggJudge}, true},
+	} {
+		if got := tc.spec.Reaches("a3"); got != tc.want {
+			t.Errorf("%s: Reaches(a3) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -15,8 +15,8 @@ import (
 
 func newCompareCmd() *cobra.Command {
 	var (
-		db, experiment string
-		asJSON, all    bool
+		db, experiment, against string
+		asJSON, all             bool
 	)
 	c := &cobra.Command{
 		Use:   "compare",
@@ -25,9 +25,12 @@ func newCompareCmd() *cobra.Command {
 			"studies (seeds) and its 95% interval from a paired hierarchical bootstrap over seeds and\n" +
 			"test examples, the baseline's score and the paired gain over it, and the cost and calls per\n" +
 			"study (nominal and billed; the final test evaluations included). By default an experiment\n" +
-			"shows the studies of the config it was last run from; --all shows every study.",
+			"shows the studies of the config it was last run from; --all shows every study.\n" +
+			"--against OPTIMIZER adds each other optimizer's paired difference to that one (same seeds\n" +
+			"and test examples) with its 95% interval.",
 		Example: "  experiment compare --db out/quickstart.db\n" +
-			"  experiment compare --db out/all.db --experiment topology_adversary --json",
+			"  experiment compare --db out/all.db --experiment topology_adversary --json\n" +
+			"  experiment compare --db out/quickstart.db --against random",
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
@@ -36,7 +39,7 @@ func newCompareCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			rows, err := experiments.Compare(ctx, s, experiments.CompareOptions{Experiment: experiment, All: all})
+			rows, err := experiments.Compare(ctx, s, experiments.CompareOptions{Experiment: experiment, All: all, Against: against})
 			if err != nil {
 				return err
 			}
@@ -52,7 +55,7 @@ func newCompareCmd() *cobra.Command {
 				fmt.Fprintln(c.OutOrStdout(), "no complete study with a test score in", db)
 				return nil
 			}
-			return printComparison(c.OutOrStdout(), rows)
+			return printComparison(c.OutOrStdout(), rows, against)
 		},
 	}
 	f := c.Flags()
@@ -60,19 +63,30 @@ func newCompareCmd() *cobra.Command {
 	f.StringVar(&experiment, "experiment", "", "only this experiment's studies")
 	f.BoolVar(&asJSON, "json", false, "print one JSON document")
 	f.BoolVar(&all, "all", false, "include studies of earlier configs of each experiment")
+	f.StringVar(&against, "against", "", "add each optimizer's paired difference to this optimizer (its label)")
 	return c
 }
 
-func printComparison(w io.Writer, rows []experiments.Comparison) error {
+func printComparison(w io.Writer, rows []experiments.Comparison, against string) error {
 	var tr [][]string
 	for _, r := range rows {
-		tr = append(tr, []string{r.Experiment, r.Dataset, r.Optimizer, fmt.Sprint(r.Seeds),
+		row := []string{r.Experiment, r.Dataset, r.Optimizer, fmt.Sprint(r.Seeds),
 			fmt.Sprintf("%.3f %s", r.TestMean, fmtCI(r.TestCI)), fmt.Sprintf("%.3f", r.BaselineMean),
-			fmt.Sprintf("%+.3f %s", r.DiffMean, fmtCI(r.DiffCI)), fmt.Sprintf("%.4f", r.CostUSD), fmt.Sprintf("%.4f", r.BilledCostUSD),
-			fmt.Sprintf("%.0f", r.LMCalls)})
+			fmt.Sprintf("%+.3f %s", r.DiffMean, fmtCI(r.DiffCI))}
+		if against != "" {
+			vs := "-"
+			if r.VsSeeds > 0 {
+				vs = fmt.Sprintf("%+.3f %s", r.VsMean, fmtCI(r.VsCI))
+			}
+			row = append(row, vs)
+		}
+		tr = append(tr, append(row, fmt.Sprintf("%.4f", r.CostUSD), fmt.Sprintf("%.4f", r.BilledCostUSD), fmt.Sprintf("%.0f", r.LMCalls)))
 	}
-	if err := table(w, []string{"EXPERIMENT", "DATASET", "OPTIMIZER", "SEEDS", "TEST (95% CI)", "BASELINE", "GAIN (95% CI)",
-		"COST $/STUDY", "BILLED $", "CALLS/STUDY"}, tr); err != nil {
+	head := []string{"EXPERIMENT", "DATASET", "OPTIMIZER", "SEEDS", "TEST (95% CI)", "BASELINE", "GAIN (95% CI)"}
+	if against != "" {
+		head = append(head, "VS "+strings.ToUpper(against)+" (95% CI)")
+	}
+	if err := table(w, append(head, "COST $/STUDY", "BILLED $", "CALLS/STUDY"), tr); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(w, "(cost and calls per study include the final test evaluations; CIs: paired bootstrap over seeds and test examples)")

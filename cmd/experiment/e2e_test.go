@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -527,6 +528,54 @@ func TestReproducibleRuns(t *testing.T) {
 	}
 	if !sameSet(opts, []string{"random", "random-again"}) || len(opts) != 2 {
 		t.Errorf("compare --json rows are for %v, want one per optimizer (random, random-again)", opts)
+	}
+
+}
+
+// TestCompareAgainst: compare --against prints each other optimizer's
+// paired difference to the named one on the same seeds and test examples,
+// whose point estimate is the difference of their means, inside its
+// interval; run shows it by itself when random search is among several
+// optimizers.
+func TestCompareAgainst(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join("testdata", "simba.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(data), "seeds: [5]", "seeds: [5, 6]", 1)
+	cfg = strings.Replace(cfg, "  - name: simba\n", "  - name: random\n  - name: simba\n    settings: {batch_size: 8, num_candidates: 2, max_steps: 2}\n", 1)
+	cfg = strings.Replace(cfg, "calls: 40000", "calls: 4000", 1)
+	path := filepath.Join(dir, "vs.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "vs.db")
+	code, stdout, stderr := exe(t, "", "run", path, "--db", db)
+	if code != 0 || !strings.Contains(stdout, "VS RANDOM (95% CI)") {
+		t.Fatalf("run: exit %d: %s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = exe(t, "", "compare", "--db", db, "--json", "--against", "random")
+	if code != 0 {
+		t.Fatalf("compare --against: exit %d: %s", code, stderr)
+	}
+	var vs struct {
+		Rows []struct {
+			Optimizer string      `json:"optimizer"`
+			TestMean  float64     `json:"test_mean"`
+			Against   string      `json:"against"`
+			VsSeeds   int         `json:"vs_seeds"`
+			VsMean    float64     `json:"vs_mean"`
+			VsCI      *[2]float64 `json:"vs_ci"`
+		} `json:"rows"`
+	}
+	oneJSON(t, stdout, &vs)
+	if len(vs.Rows) != 2 || vs.Rows[0].Optimizer != "random" || vs.Rows[0].Against != "" || vs.Rows[0].VsCI != nil {
+		t.Fatalf("compare --against rows %+v", vs.Rows)
+	}
+	if r := vs.Rows[1]; r.Optimizer != "simba" || r.Against != "random" || r.VsSeeds != 2 || r.VsMean == 0 ||
+		math.Abs(r.VsMean-(r.TestMean-vs.Rows[0].TestMean)) > 1e-9 || r.VsCI == nil || !(r.VsCI[0] < r.VsMean && r.VsMean < r.VsCI[1]) {
+		t.Errorf("compare --against row %+v (random's test mean %v)", r, vs.Rows[0].TestMean)
 	}
 }
 

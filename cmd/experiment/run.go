@@ -119,11 +119,19 @@ func newRunCmd() *cobra.Command {
 			if asJSON {
 				return writeJSON(c.OutOrStdout(), map[string]any{"studies": sums})
 			}
-			rows, err := experiments.Compare(ctx, s, experiments.CompareOptions{Experiment: cfg.Name})
+			// With random search among several optimizers, the others are
+			// shown against it.
+			against := ""
+			for _, o := range cfg.Optimizers {
+				if (o.Label == "random" || o.Label == "" && o.Name == "random") && len(cfg.Optimizers) > 1 {
+					against = "random"
+				}
+			}
+			rows, err := experiments.Compare(ctx, s, experiments.CompareOptions{Experiment: cfg.Name, Against: against})
 			if err != nil {
 				return err
 			}
-			if err := printComparison(c.OutOrStdout(), rows); err != nil {
+			if err := printComparison(c.OutOrStdout(), rows, against); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "\ntrials are in %s (experiment compare --db %s; schema: docs/schema.md)\n", db, db)
