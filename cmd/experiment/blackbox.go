@@ -1,13 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -280,8 +283,12 @@ func newBestCmd() *cobra.Command {
 		asJSON   bool
 	)
 	c := &cobra.Command{
-		Use:     "best",
-		Short:   "Print the best trial of a study",
+		Use:   "best",
+		Short: "Print the best trial of a study, with its program (per-agent demos and rules) when it has one",
+		Long: "best prints the study's best complete validation trial: its value and parameters and, for an\n" +
+			"optimizer that builds materials (simba), each agent's demos and rules and the whole program as\n" +
+			"JSON (optimizer.Program: it runs again with TeamEvaluator.EvaluateProgram). --json prints the\n" +
+			"same as one document, the program under \"program\".",
 		Example: "  experiment best --db s.db --study branin --json",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -300,11 +307,36 @@ func newBestCmd() *cobra.Command {
 				return usagef("study %q has no complete trial yet (%d trial(s) in all); tell a value first", name, len(trials))
 			}
 			out := map[string]any{"study": name, "trial": b.Number, "value": b.Value, "params": b.Params, "trials": len(trials)}
+			if b.Agents != nil {
+				out["program"] = b.Program()
+			}
 			if asJSON {
 				return writeJSON(c.OutOrStdout(), out)
 			}
+			w := c.OutOrStdout()
 			p, _ := json.Marshal(b.Params)
-			fmt.Fprintf(c.OutOrStdout(), "study %s: best trial %d of %d, value %g\nparams %s\n", name, b.Number, len(trials), b.Value, p)
+			fmt.Fprintf(w, "study %s: best trial %d of %d, value %g", name, b.Number, len(trials), b.Value)
+			if b.Strategy != "" && b.Parent != nil {
+				fmt.Fprintf(w, " (%s of trial %d)", b.Strategy, *b.Parent)
+			}
+			fmt.Fprintf(w, "\nparams %s\n", p)
+			if b.Agents == nil {
+				return nil
+			}
+			ids := slices.Sorted(maps.Keys(b.Agents))
+			for _, id := range ids {
+				a := b.Agents[id]
+				var ex []string
+				for _, d := range a.Demos {
+					ex = append(ex, cmp.Or(d.Example, "(no id)"))
+				}
+				fmt.Fprintf(w, "agent %s: %d demo(s) %v, %d rule(s)\n", id, len(a.Demos), ex, len(a.Rules))
+				for _, r := range a.Rules {
+					fmt.Fprintf(w, "  - %s\n", r)
+				}
+			}
+			prog, _ := json.Marshal(b.Program())
+			fmt.Fprintf(w, "program %s\n", prog)
 			return nil
 		},
 	}

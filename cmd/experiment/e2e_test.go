@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mabeam/mabeam/optimizer"
 	_ "github.com/mattn/go-sqlite3"
 )
 
@@ -576,6 +577,22 @@ func TestCompareAgainst(t *testing.T) {
 	if r := vs.Rows[1]; r.Optimizer != "simba" || r.Against != "random" || r.VsSeeds != 2 || r.VsMean == 0 ||
 		math.Abs(r.VsMean-(r.TestMean-vs.Rows[0].TestMean)) > 1e-9 || r.VsCI == nil || !(r.VsCI[0] < r.VsMean && r.VsMean < r.VsCI[1]) {
 		t.Errorf("compare --against row %+v (random's test mean %v)", r, vs.Rows[0].TestMean)
+	}
+
+	// best prints a SIMBA study's program: parameters and materials, as
+	// optimizer.Program's JSON.
+	code, stdout, stderr = exe(t, "", "best", "--db", db, "--study", "simba-resume/arith/simba/seed5", "--json")
+	if code != 0 {
+		t.Fatalf("best: exit %d: %s", code, stderr)
+	}
+	var best struct {
+		Params  map[string]any
+		Program *optimizer.Program
+	}
+	oneJSON(t, stdout, &best)
+	if best.Program == nil || len(best.Program.Agents) == 0 || len(best.Program.Params) != len(best.Params) ||
+		best.Program.Params.String("team/topology") != best.Params["team/topology"] {
+		t.Errorf("best --json of a SIMBA study: %s", stdout)
 	}
 }
 
