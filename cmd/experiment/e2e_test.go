@@ -511,14 +511,7 @@ func TestReproducibleRuns(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("compare: exit %d: %s", code, stderr)
 	}
-	var cmp struct {
-		Rows []struct {
-			Optimizer string      `json:"optimizer"`
-			Seeds     int         `json:"seeds"`
-			TestMean  float64     `json:"test_mean"`
-			TestCI    *[2]float64 `json:"test_ci"`
-		} `json:"rows"`
-	}
+	var cmp compareDoc
 	oneJSON(t, stdout, &cmp)
 	var opts []string
 	for _, r := range cmp.Rows {
@@ -560,16 +553,7 @@ func TestCompareAgainst(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("compare --against: exit %d: %s", code, stderr)
 	}
-	var vs struct {
-		Rows []struct {
-			Optimizer string      `json:"optimizer"`
-			TestMean  float64     `json:"test_mean"`
-			Against   string      `json:"against"`
-			VsSeeds   int         `json:"vs_seeds"`
-			VsMean    float64     `json:"vs_mean"`
-			VsCI      *[2]float64 `json:"vs_ci"`
-		} `json:"rows"`
-	}
+	var vs compareDoc
 	oneJSON(t, stdout, &vs)
 	if len(vs.Rows) != 2 || vs.Rows[0].Optimizer != "random" || vs.Rows[0].Against != "" || vs.Rows[0].VsCI != nil {
 		t.Fatalf("compare --against rows %+v", vs.Rows)
@@ -594,6 +578,20 @@ func TestCompareAgainst(t *testing.T) {
 		best.Program.Params.String("team/topology") != best.Params["team/topology"] {
 		t.Errorf("best --json of a SIMBA study: %s", stdout)
 	}
+}
+
+// compareDoc is what the tests read of compare --json.
+type compareDoc struct {
+	Rows []struct {
+		Optimizer string      `json:"optimizer"`
+		Seeds     int         `json:"seeds"`
+		TestMean  float64     `json:"test_mean"`
+		TestCI    *[2]float64 `json:"test_ci"`
+		Against   string      `json:"against"`
+		VsSeeds   int         `json:"vs_seeds"`
+		VsMean    float64     `json:"vs_mean"`
+		VsCI      *[2]float64 `json:"vs_ci"`
+	} `json:"rows"`
 }
 
 func sameSet(a, b []string) bool {
