@@ -228,15 +228,20 @@ func (c *Config) study(di, oi int, seed uint64, sp datasets.Splits, model lm.Mod
 	if err != nil {
 		return nil, err
 	}
+	prob := &optimizer.Problem{
+		Space: ts.Space(), Evaluator: ev, Train: train, Val: val, Test: test,
+		Direction: optimizer.Maximize, Seed: seed, Baseline: base, Model: model,
+	}
+	if ck, ok := opt.(optimizer.Checker); ok {
+		if err := ck.Check(prob); err != nil {
+			return nil, c.errorf(index("optimizers", oi), err, "%v (dataset %s)", err, ds.Name)
+		}
+	}
 	cfg := c.studyJSON(di, oi, seed, sha)
 	sum := sha256.Sum256(cfg)
 	return &Study{
 		Experiment: c.Name, Dataset: ds.Name, Optimizer: oc.label(), Seed: seed,
-		Budget: c.Budget, Opt: opt,
-		Problem: &optimizer.Problem{
-			Space: ts.Space(), Evaluator: ev, Train: train, Val: val, Test: test,
-			Direction: optimizer.Maximize, Seed: seed, Baseline: base, Model: model,
-		},
+		Budget: c.Budget, Opt: opt, Problem: prob,
 		Evaluator: ev, TeamSpace: ts, SpaceJSON: js,
 		ConfigJSON: cfg, ConfigHash: hex.EncodeToString(sum[:]),
 	}, nil

@@ -25,6 +25,10 @@
 // the team space and the metric for optimizers that read agents' answers
 // and move in the team's structure (SIMBA).
 //
+// An optimizer that needs more of a problem than every one does (SIMBA:
+// a baseline, a train split of one batch) implements Checker, which the
+// experiment runner calls before any study starts.
+//
 // Budgets: a trial is given what is left of the call and cost budget; one
 // that would pass it runs on a prefix of its batch and is Stopped.
 //

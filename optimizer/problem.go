@@ -163,6 +163,14 @@ type Optimizer interface {
 	Optimize(ctx context.Context, p *Problem, b Budget) (*Result, error)
 }
 
+// Checker is an Optimizer that can tell before it runs whether a problem
+// suits it (SIMBA needs a train split of one batch): the experiment
+// runner checks every study first, so a config it cannot run is refused
+// before anything is stored.
+type Checker interface {
+	Check(p *Problem) error
+}
+
 // Search is the generic optimizer that asks a Sampler for each trial and
 // scores it on the whole validation split. With the Random sampler it is
 // the random-search baseline.

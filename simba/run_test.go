@@ -315,9 +315,19 @@ func TestSettingsErrors(t *testing.T) {
 			t.Errorf("%v: %v, want an error naming %q", tc.settings, err, tc.want)
 		}
 	}
-	st := studyOf(t, strings.Replace(smallTeam, "batch_size: 16", "batch_size: 65", 1))
-	_, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
-	if err == nil || !strings.Contains(err.Error(), "64 examples, fewer than one batch (batch_size 65)") {
+	// A train split smaller than one batch: refused when the config is
+	// compiled, naming the optimizer, and by Optimize itself.
+	c, err := experiments.Parse([]byte(strings.Replace(smallTeam, "batch_size: 16", "batch_size: 65", 1)), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "64 examples, fewer than one batch (batch_size 65)"
+	if _, err := c.Studies(nil); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "optimizers[0]") {
 		t.Errorf("a train split smaller than the batch: %v", err)
+	}
+	st := studyOf(t, smallTeam)
+	big := &simba.SIMBA{Settings: simba.Settings{BatchSize: 65}}
+	if _, err := big.Optimize(context.Background(), st.Problem, st.Budget); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Optimize with a train split smaller than the batch: %v", err)
 	}
 }

@@ -160,38 +160,57 @@ func (o *SIMBA) Optimize(ctx context.Context, p *optimizer.Problem, b optimizer.
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	s, err := o.Settings.resolved()
-	if err != nil {
+	if err := o.Check(p); err != nil {
 		return nil, err
 	}
-	pe, ok := p.Evaluator.(optimizer.ProgramEvaluator)
-	if !ok {
-		return nil, errors.New("simba: the evaluator does not evaluate programs (optimizer.ProgramEvaluator); SIMBA grows per-agent demos and rules")
-	}
-	if p.Baseline == nil {
-		return nil, errors.New("simba: the problem has no baseline program to start from")
-	}
-	if len(p.Train) < s.BatchSize {
-		return nil, fmt.Errorf("simba: the train split has %d examples, fewer than one batch (batch_size %d); raise the train size or lower batch_size", len(p.Train), s.BatchSize)
-	}
-	r := &run{ctx: ctx, p: p, b: b, s: s, pe: pe, res: &optimizer.Result{}}
+	s, _ := o.Settings.resolved()
+	r := &run{ctx: ctx, p: p, b: b, s: s, res: &optimizer.Result{}, strategies: o.usable(p)}
+	r.pe = p.Evaluator.(optimizer.ProgramEvaluator)
 	r.team, _ = p.Evaluator.(optimizer.TeamProgramEvaluator)
-	for _, n := range s.Strategies {
-		switch {
-		case n == AppendRule && p.Model == nil, n != AppendRule && r.team == nil:
-			continue
-		}
-		r.strategies = append(r.strategies, n)
-	}
-	if len(r.strategies) == 0 {
-		return nil, fmt.Errorf("simba: none of the strategies %v can run on this problem (append_rule needs Problem.Model; append_demo and team_move a team evaluator)", s.Strategies)
-	}
 	if p.Model != nil {
 		r.meter = optimizer.NewMeter(p.Model)
 	}
-	err = r.optimize()
+	err := r.optimize()
 	r.res.Best, r.res.BestOK = optimizer.Best(r.res.Trials, p.Direction)
 	return r.res, err
+}
+
+// Check reports whether SIMBA can run on p with its settings: an
+// evaluator of programs, a baseline, a train split of at least one batch,
+// and a strategy the problem can serve (optimizer.Checker; the runner
+// calls it before any study starts).
+func (o *SIMBA) Check(p *optimizer.Problem) error {
+	s, err := o.Settings.resolved()
+	if err != nil {
+		return err
+	}
+	if _, ok := p.Evaluator.(optimizer.ProgramEvaluator); !ok {
+		return errors.New("simba: the evaluator does not evaluate programs (optimizer.ProgramEvaluator); SIMBA grows per-agent demos and rules")
+	}
+	if p.Baseline == nil {
+		return errors.New("simba: the problem has no baseline program to start from")
+	}
+	if len(p.Train) < s.BatchSize {
+		return fmt.Errorf("simba: the train split has %d examples, fewer than one batch (batch_size %d); raise the train size or lower batch_size", len(p.Train), s.BatchSize)
+	}
+	if len(o.usable(p)) == 0 {
+		return fmt.Errorf("simba: none of the strategies %v can run on this problem (append_rule needs Problem.Model; append_demo and team_move a team evaluator)", s.Strategies)
+	}
+	return nil
+}
+
+// usable are the strategies of the settings that p can serve.
+func (o *SIMBA) usable(p *optimizer.Problem) []string {
+	s, _ := o.Settings.resolved()
+	_, isTeam := p.Evaluator.(optimizer.TeamProgramEvaluator)
+	var out []string
+	for _, n := range s.Strategies {
+		if n == AppendRule && p.Model == nil || n != AppendRule && !isTeam {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // errBudget ends the steps: the budget left is what the final selection
