@@ -163,6 +163,11 @@ type Optimizer interface {
 	Optimize(ctx context.Context, p *Problem, b Budget) (*Result, error)
 }
 
+// ErrHistoryMismatch is matched (errors.Is) by the error of an optimizer
+// whose Problem.History is not what replaying its study reaches: the study
+// was run with other settings, data or budget than it is resumed with.
+var ErrHistoryMismatch = errors.New("optimizer: the stored trials are not this study's replay")
+
 // Checker is an Optimizer that can tell before it runs whether a problem
 // suits it (SIMBA needs a train split of one batch): the experiment
 // runner checks every study first, so a config it cannot run is refused

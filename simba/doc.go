@@ -28,10 +28,15 @@
 //     any agent of it has; k = min(max(Poisson(D/cap), 1 if D ≥ cap), D)
 //     demo indices (cap MaxDemos) drawn with replacement and dropped from
 //     every agent; then one strategy drawn with equal probability. A
-//     strategy error drops the candidate; a skip keeps it (the source with
-//     its demos dropped).
+//     strategy error drops the candidate (stored as a failed trial with
+//     what its calls used); a skip keeps it (the source with its demos
+//     dropped).
 //   - Every candidate is scored on the batch; the first best is the step's
-//     winner; every candidate joins the pool with its mean score.
+//     winner; every candidate joins the pool with its mean score. (Each
+//     candidate is scored as soon as it is built, from the pool as the
+//     step began, which is what DSPy's build-all-then-score computes; so
+//     a budget that ends the step leaves no introspection call
+//     uncharged.)
 //
 // At the end, of the winners (the baseline and one per step),
 // NumCandidates + 1 evenly spaced indices, rounded half to even and
@@ -116,5 +121,9 @@
 // interrupted. Candidates of an interrupted step that were built but not
 // stored are built again (their introspection calls were never charged).
 // A stored trial that is not the one the replay reaches (other settings,
-// data or budget) is an error.
+// data, or a budget that would have taken the study elsewhere; a trial the
+// budget cut records the limit it ran under to tell) is an error matching
+// optimizer.ErrHistoryMismatch: such a study runs again as a new
+// experiment. A budget change that would not have changed its course (a
+// study that finished its steps) replays to the same result.
 package simba

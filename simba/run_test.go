@@ -3,7 +3,9 @@ package simba_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/evaluation"
+	"github.com/mabeam/mabeam/lm"
 
 	"github.com/mabeam/mabeam/experiments"
 	"github.com/mabeam/mabeam/optimizer"
@@ -81,11 +84,15 @@ func TestSmoke(t *testing.T) {
 	t.Logf("test %.3f baseline %.3f", res.Test.Mean, res.Baseline.Mean)
 }
 
-// stripTimes blanks what differs between two runs of the same trials.
+// stripTimes blanks what differs between two runs of the same trials
+// (and makes a NaN value comparable).
 func stripTimes(ts []optimizer.Trial) []optimizer.Trial {
 	out := make([]optimizer.Trial, len(ts))
 	for i, t := range ts {
 		t.Start, t.Duration = time.Time{}, 0
+		if math.IsNaN(t.Value) { // NaN is not equal to itself
+			t.Value = -1
+		}
 		out[i] = t
 	}
 	return out
@@ -97,36 +104,45 @@ func stripTimes(ts []optimizer.Trial) []optimizer.Trial {
 // from the trials, and no stored trial is run again.
 func TestResumeReplays(t *testing.T) {
 	st := studyOf(t, smallTeam)
-	full, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := stripTimes(full.Trials)
-	for _, cut := range []int{1, 2, 5, 7, 8, 12, 19, 21, 30, len(want) - 2, len(want) - 1} {
-		p := *st.Problem
-		p.History = slices.Clone(full.Trials[:cut])
-		ran := 0
-		p.OnTrial = func(_ context.Context, tr optimizer.Trial, _ *evaluation.Report) error {
-			if tr.Number < cut {
-				t.Errorf("cut %d: trial %d ran again", cut, tr.Number)
-			}
-			ran++
-			return nil
-		}
-		res, err := st.Opt.Optimize(context.Background(), &p, st.Budget)
+	for _, b := range []optimizer.Budget{st.Budget, {Calls: 1500}, {Calls: 2200}} {
+		full, err := st.Opt.Optimize(context.Background(), st.Problem, b)
 		if err != nil {
-			t.Fatalf("cut %d: %v", cut, err)
+			t.Fatal(err)
 		}
-		if got := stripTimes(res.Trials); !reflect.DeepEqual(got, want) {
-			for i := range min(len(got), len(want)) {
-				if !reflect.DeepEqual(got[i], want[i]) {
-					t.Fatalf("cut %d: trial %d differs:\n got %+v\nwant %+v", cut, i, got[i], want[i])
-				}
+		want := stripTimes(full.Trials)
+		cuts := []int{1, 2, 5, 7, 8, 12, 19, 21, 30, len(want) - 2, len(want) - 1}
+		if b.Calls < st.Budget.Calls { // a run the budget cuts: every cut
+			cuts = cuts[:0]
+			for c := 1; c < len(want); c++ {
+				cuts = append(cuts, c)
 			}
-			t.Fatalf("cut %d: %d trials, want %d", cut, len(got), len(want))
 		}
-		if ran != len(want)-cut {
-			t.Errorf("cut %d: ran %d trials, want %d", cut, ran, len(want)-cut)
+		for _, cut := range cuts {
+			p := *st.Problem
+			p.History = slices.Clone(full.Trials[:cut])
+			ran := 0
+			p.OnTrial = func(_ context.Context, tr optimizer.Trial, _ *evaluation.Report) error {
+				if tr.Number < cut {
+					t.Errorf("budget %d, cut %d: trial %d ran again", b.Calls, cut, tr.Number)
+				}
+				ran++
+				return nil
+			}
+			res, err := st.Opt.Optimize(context.Background(), &p, b)
+			if err != nil {
+				t.Fatalf("budget %d, cut %d: %v", b.Calls, cut, err)
+			}
+			if got := stripTimes(res.Trials); !reflect.DeepEqual(got, want) {
+				for i := range min(len(got), len(want)) {
+					if !reflect.DeepEqual(got[i], want[i]) {
+						t.Fatalf("budget %d, cut %d: trial %d differs:\n got %+v\nwant %+v", b.Calls, cut, i, got[i], want[i])
+					}
+				}
+				t.Fatalf("budget %d, cut %d: %d trials, want %d", b.Calls, cut, len(got), len(want))
+			}
+			if ran != len(want)-cut || res.Spent != full.Spent {
+				t.Errorf("budget %d, cut %d: ran %d trials (want %d), spent %+v (want %+v)", b.Calls, cut, ran, len(want)-cut, res.Spent, full.Spent)
+			}
 		}
 	}
 }
@@ -329,5 +345,75 @@ func TestSettingsErrors(t *testing.T) {
 	big := &simba.SIMBA{Settings: simba.Settings{BatchSize: 65}}
 	if _, err := big.Optimize(context.Background(), st.Problem, st.Budget); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Optimize with a train split smaller than the batch: %v", err)
+	}
+}
+
+// TestResumeWithAnotherBudget: a study whose steps its budget cut, resumed
+// with another budget (which would have taken it elsewhere), is refused
+// with ErrHistoryMismatch, naming the way out, and runs nothing; resumed
+// with the same budget it replays.
+func TestResumeWithAnotherBudget(t *testing.T) {
+	st := studyOf(t, smallTeam)
+	small := optimizer.Budget{Calls: 1500}
+	res, _ := runStudy(t, st, small)
+	p := *st.Problem
+	p.History = res.Trials
+	ran := 0
+	p.OnTrial = func(context.Context, optimizer.Trial, *evaluation.Report) error { ran++; return nil }
+	if _, err := st.Opt.Optimize(context.Background(), &p, small); err != nil || ran != 0 {
+		t.Fatalf("same budget: %v, %d trials ran", err, ran)
+	}
+	for _, b := range []optimizer.Budget{{Calls: 1600}, {Calls: 100000}, {Calls: 1000}} {
+		_, err := st.Opt.Optimize(context.Background(), &p, b)
+		if !errors.Is(err, optimizer.ErrHistoryMismatch) || !strings.Contains(err.Error(), "--new-experiment") || ran != 0 {
+			t.Errorf("budget %d instead of %d: %v (%d trials ran), want ErrHistoryMismatch", b.Calls, small.Calls, err, ran)
+		}
+	}
+	// A study its budget never cut replays under a larger one.
+	full, _ := runStudy(t, st, st.Budget)
+	p.History = full.Trials
+	if _, err := st.Opt.Optimize(context.Background(), &p, optimizer.Budget{Calls: 2 * st.Budget.Calls}); err != nil || ran != 0 {
+		t.Errorf("a larger budget on a study it never cut: %v, %d trials ran", err, ran)
+	}
+}
+
+// mumbler answers every introspection call with text that holds no rule.
+type mumbler struct{}
+
+func (mumbler) Generate(context.Context, lm.Request) (lm.Response, error) {
+	return lm.Response{Text: "I cannot say.", Usage: lm.Usage{PromptTokens: 50, CompletionTokens: 4}, Cost: 0.001}, nil
+}
+
+// TestDroppedCandidates: a strategy error drops the candidate, which is
+// stored as a failed trial charged with its introspection call; the step
+// still scores NumCandidates + 1 candidates, and a resume replays the
+// drops.
+func TestDroppedCandidates(t *testing.T) {
+	st := studyOf(t, strings.Replace(smallTeam, "max_steps: 3}", "max_steps: 2, strategies: [append_rule, team_move]}", 1))
+	st.Problem.Model = mumbler{}
+	res, _ := runStudy(t, st, st.Budget)
+	drops, scored := 0, map[int]int{}
+	for _, tr := range res.Trials {
+		switch {
+		case tr.State == optimizer.Failed:
+			if tr.Strategy != simba.AppendRule || tr.Calls != 1 || tr.Cost != 0.001 || !strings.Contains(tr.Err, "Rule for") {
+				t.Errorf("dropped trial %+v", tr)
+			}
+			drops++
+		case tr.Strategy == simba.AppendRule || tr.Strategy == simba.TeamMove:
+			scored[tr.Step]++
+		}
+	}
+	if drops == 0 || scored[1] != 4 || scored[2] != 4 {
+		t.Fatalf("%d drops, scored candidates per step %v, want some drops and 4 a step", drops, scored)
+	}
+	want := stripTimes(res.Trials)
+	for cut := 1; cut < len(want); cut++ {
+		p := *st.Problem
+		p.History = slices.Clone(res.Trials[:cut])
+		got, err := st.Opt.Optimize(context.Background(), &p, st.Budget)
+		if err != nil || !reflect.DeepEqual(stripTimes(got.Trials), want) {
+			t.Fatalf("cut %d: the resumed run differs (%v)", cut, err)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/evaluation"
@@ -283,11 +284,17 @@ func (r *run) batches() [][]datasets.Example {
 	return out
 }
 
+// optimize runs (or replays) the study; every stored trial must be one the
+// replay reaches.
 func (r *run) optimize() error {
-	for i := range r.p.History {
-		r.res.Trials = append(r.res.Trials, r.p.History[i])
-		r.res.Spent.Add(&r.p.History[i])
+	err := r.steps()
+	if h := r.p.History; err == nil && r.next < len(h) {
+		return mismatch(h[r.next], "a trial of this study: the replay ended before it")
 	}
+	return err
+}
+
+func (r *run) steps() error {
 	batches := r.batches()
 	base, err := r.pe.Program(r.p.Baseline)
 	if err != nil {
@@ -397,14 +404,27 @@ func (r *run) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluati
 	if err != nil {
 		return optimizer.Trial{}, false, err
 	}
+	for _, x := range u { // what made the program is spent already
+		if r.b.Calls > 0 {
+			l.Calls = max(l.Calls-x.Calls, 1)
+		}
+		if r.b.Cost > 0 {
+			l.Cost = max(l.Cost-x.Cost, 1e-12)
+		}
+	}
 	if s.Number < len(r.p.History) {
 		t := r.p.History[s.Number]
 		if t.Strategy != s.Strategy || t.Step != s.Step || t.Split != s.Split || !sameParent(t.Parent, s.Parent) {
-			return t, true, fmt.Errorf("simba: stored trial %d (%s, step %d, split %s) is not the %s trial of step %d the replay of this study reaches; "+
-				"the study was run with other settings, data or budget (a SIMBA study continues only with what it was run with; use a new experiment name)",
-				t.Number, t.Strategy, t.Step, t.Split, s.Strategy, s.Step)
+			return t, true, mismatch(t, fmt.Sprintf("the %s trial of step %d", s.Strategy, s.Step))
+		}
+		if t.State == optimizer.Stopped {
+			if was, ok := stoppedLimit(t.Data); !ok || was != l {
+				return t, true, mismatch(t, fmt.Sprintf("a trial cut by the budget that now leaves it %+v (it was cut at %+v)", l, was))
+			}
 		}
 		r.next++
+		r.res.Trials = append(r.res.Trials, t)
+		r.res.Spent.Add(&t) // the spend so far, as the uninterrupted run saw it
 		return t, true, nil
 	}
 	if err := r.ctx.Err(); err != nil {
@@ -423,6 +443,11 @@ func (r *run) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluati
 			return t, false, fmt.Errorf("simba: trial %d: %w", t.Number, err)
 		}
 	}
+	if t.State == optimizer.Stopped {
+		if t.Data, err = withStoppedLimit(t.Data, l); err != nil {
+			return t, false, fmt.Errorf("simba: trial %d: %w", t.Number, err)
+		}
+	}
 	r.next++
 	r.res.Trials = append(r.res.Trials, t)
 	r.res.Spent.Add(&t)
@@ -432,6 +457,73 @@ func (r *run) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluati
 		}
 	}
 	return t, false, nil
+}
+
+// A trial the budget cut records the limit it ran under in its Data
+// ("stopped_limit"), so a resume under another budget, which would not
+// have cut it there, is told from a replay.
+const stoppedKey = "stopped_limit"
+
+func withStoppedLimit(data json.RawMessage, l optimizer.Limit) (json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, err
+		}
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return nil, err
+	}
+	m[stoppedKey] = b
+	return json.Marshal(m)
+}
+
+func stoppedLimit(data json.RawMessage) (optimizer.Limit, bool) {
+	var m map[string]json.RawMessage
+	var l optimizer.Limit
+	if json.Unmarshal(data, &m) != nil || json.Unmarshal(m[stoppedKey], &l) != nil {
+		return l, false
+	}
+	return l, true
+}
+
+// dropped records a candidate a strategy error dropped: a failed trial,
+// not scored, charged with what the strategy's calls used. A stored one
+// is replayed.
+func (r *run) dropped(s optimizer.TrialSpec, c cand) (optimizer.Trial, error) {
+	s.Number = r.next
+	if s.Number < len(r.p.History) {
+		t := r.p.History[s.Number]
+		if t.State != optimizer.Failed || t.Strategy != s.Strategy || t.Step != s.Step || !sameParent(t.Parent, s.Parent) {
+			return t, mismatch(t, fmt.Sprintf("the dropped %s candidate of step %d", s.Strategy, s.Step))
+		}
+		r.next++
+		r.res.Trials = append(r.res.Trials, t)
+		r.res.Spent.Add(&t)
+		return t, nil
+	}
+	t := optimizer.Trial{Number: s.Number, Params: s.Program.Params, Agents: s.Program.Agents, State: optimizer.Failed,
+		Value: math.NaN(), Start: time.Now(), Note: s.Note, Split: s.Split, Parent: s.Parent, Strategy: s.Strategy,
+		Step: s.Step, Err: c.failed, Data: c.data}
+	t.Charge(c.usage)
+	r.next++
+	r.res.Trials = append(r.res.Trials, t)
+	r.res.Spent.Add(&t)
+	if r.p.OnTrial != nil {
+		if err := r.p.OnTrial(r.ctx, t, nil); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// mismatch is the error of a stored trial t where the replay reaches what.
+func mismatch(t optimizer.Trial, what string) error {
+	return fmt.Errorf("%w: stored trial %d (%s, step %d, split %s) is not %s, which the replay of this SIMBA study reaches; "+
+		"it was run with other settings, data or budget (a SIMBA study whose steps were cut by its budget cannot be extended by a larger one): "+
+		"run the config as a new experiment (run --new-experiment NAME)",
+		optimizer.ErrHistoryMismatch, t.Number, t.Strategy, t.Step, t.Split, what)
 }
 
 func sameParent(a, b *int) bool {

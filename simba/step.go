@@ -54,6 +54,12 @@ type candidateData struct {
 	Skipped string `json:"skipped,omitempty"`
 	// Change says what the strategy did.
 	Change string `json:"change,omitempty"`
+	// Charged is what the strategy's own calls used (the introspection),
+	// charged to the trial.
+	Charged *optimizer.Usage `json:"charged,omitempty"`
+	// Error is the strategy's error: the candidate was dropped (a failed
+	// trial that was not scored).
+	Error string `json:"error,omitempty"`
 }
 
 // outcome is one rollout of a bucket.
@@ -69,6 +75,7 @@ type cand struct {
 	strategy string
 	data     json.RawMessage
 	usage    optimizer.Usage
+	failed   string // the strategy's error: the candidate is dropped
 }
 
 // trajectories turns a rollout report into its Data.
@@ -171,59 +178,75 @@ func (r *run) step(step int, batch []datasets.Example) error {
 	}
 	p10, p90 := percentile(all, 10), percentile(all, 90)
 
-	var cands []cand
+	// Candidates, bucket by bucket, each built and then scored on the batch
+	// (built from the pool as it was when the step began, as DSPy builds
+	// them all first); a candidate is built only when the budget has room
+	// for it, so no introspection call goes uncharged.
+	type scored struct {
+		t    optimizer.Trial
+		prog optimizer.Program
+	}
+	var done []scored
+	defer func() { // the step's candidates join the pool; the first best wins
+		best := -1
+		for i, c := range done {
+			r.addMember(c.t, c.prog)
+			if best < 0 || c.t.Value > done[best].t.Value {
+				best = i
+			}
+		}
+		if best >= 0 {
+			r.winners = append(r.winners, len(r.members)-len(done)+best)
+		}
+	}()
+	count := 0
 	for k, e := range orderBuckets(scores) {
-		if len(cands) >= n+1 {
+		if count >= n+1 {
 			break
 		}
-		if num := r.next + len(cands); num < len(r.p.History) {
-			c, bucket, err := storedCandidate(r.p.History[num], step)
+		if _, err := r.limit(false); err != nil {
+			return err
+		}
+		var c cand
+		if num := r.next; num < len(r.p.History) {
+			stored, bucket, err := storedCandidate(r.p.History[num], step)
 			if err != nil {
 				return err
 			}
-			switch {
-			case bucket > k:
-				continue // this bucket's candidate was dropped by an error
-			case bucket < k:
-				return fmt.Errorf("simba: stored trial %d is the candidate of bucket %d of step %d, which the replay passed", num, bucket, step)
+			if bucket != k {
+				return mismatch(r.p.History[num], fmt.Sprintf("the candidate of bucket %d of step %d", k, step))
 			}
-			cands = append(cands, c)
+			c = stored
+		} else {
+			var err error
+			if c, err = r.candidate(step, k, batch[e], outcomes[e], p10, p90); err != nil {
+				if r.ctx.Err() != nil {
+					return r.ctx.Err()
+				}
+				c.failed = err.Error()
+			}
+		}
+		parent := c.parent
+		spec := optimizer.TrialSpec{Program: c.prog, Examples: batch, Split: optimizer.SplitTrain,
+			Strategy: c.strategy, Parent: &parent, Step: step}
+		if c.failed != "" { // a strategy error drops the candidate; the trial records it
+			spec.Note = fmt.Sprintf("simba step %d: %s on trial %d dropped: %s", step, c.strategy, parent, c.failed)
+			if _, err := r.dropped(spec, c); err != nil {
+				return err
+			}
 			continue
 		}
-		c, err := r.candidate(step, k, batch[e], outcomes[e], p10, p90)
-		if err != nil {
-			if r.ctx.Err() != nil {
-				return r.ctx.Err()
-			}
-			continue // a strategy error drops the candidate
-		}
-		cands = append(cands, c)
-	}
-
-	best, bestVal := -1, 0.0
-	defer func() {
-		if best >= 0 {
-			r.winners = append(r.winners, best)
-		}
-	}()
-	for j, c := range cands {
-		parent := c.parent
-		t, _, err := r.trial(optimizer.TrialSpec{Program: c.prog, Examples: batch, Split: optimizer.SplitTrain,
-			Strategy: c.strategy, Parent: &parent, Step: step,
-			Note: fmt.Sprintf("simba step %d candidate %d: %s on trial %d", step, j+1, c.strategy, parent),
-		}, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return c.data, nil }, false, c.usage)
+		count++
+		spec.Note = fmt.Sprintf("simba step %d candidate %d: %s on trial %d", step, count, c.strategy, parent)
+		t, _, err := r.trial(spec, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return c.data, nil }, false, c.usage)
 		if err != nil {
 			return err
 		}
 		if t.State == optimizer.Stopped {
 			return errBudget
 		}
-		if t.State != optimizer.Complete {
-			continue
-		}
-		r.addMember(t, t.Program())
-		if best < 0 || t.Value > bestVal {
-			best, bestVal = len(r.members)-1, t.Value
+		if t.State == optimizer.Complete {
+			done = append(done, scored{t, t.Program()})
 		}
 	}
 	return nil
@@ -233,10 +256,13 @@ func (r *run) step(step int, batch []datasets.Example) error {
 func storedCandidate(t optimizer.Trial, step int) (cand, int, error) {
 	var d candidateData
 	if t.Step != step || t.Parent == nil || !isStrategy(t.Strategy) || json.Unmarshal(t.Data, &d) != nil {
-		return cand{}, 0, fmt.Errorf("simba: stored trial %d (%s, step %d) is not a candidate of step %d, which the replay of this study reaches; "+
-			"the study was run with other settings, data or budget (use a new experiment name)", t.Number, t.Strategy, t.Step, step)
+		return cand{}, 0, mismatch(t, fmt.Sprintf("a candidate of step %d", step))
 	}
-	return cand{prog: t.Program(), parent: *t.Parent, strategy: t.Strategy, data: t.Data}, d.Bucket, nil
+	c := cand{prog: t.Program(), parent: *t.Parent, strategy: t.Strategy, data: t.Data, failed: d.Error}
+	if d.Charged != nil {
+		c.usage = *d.Charged
+	}
+	return c, d.Bucket, nil
 }
 
 func isStrategy(s string) bool { return s == AppendDemo || s == AppendRule || s == TeamMove }

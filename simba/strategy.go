@@ -14,7 +14,9 @@ import (
 )
 
 // candidate builds the candidate of bucket k of step: a source program by
-// softmax, its demos dropped, then one strategy. An error drops it.
+// softmax, its demos dropped, then one strategy. A strategy error drops
+// it: the candidate is returned with the error (its data and what its
+// calls used), so the drop is recorded.
 func (r *run) candidate(step, k int, ex datasets.Example, bucket []outcome, p10, p90 float64) (cand, error) {
 	rng := r.rng(step, streamCandidate, k)
 	src := r.pool.softmaxPick(rng, r.pool.topKPlusBaseline(r.s.NumCandidates), r.s.TemperatureForCandidates)
@@ -47,14 +49,18 @@ func (r *run) candidate(step, k int, ex datasets.Example, bucket []outcome, p10,
 	case TeamMove:
 		data.Change, err = r.teamMove(&prog, bucket, rng)
 	}
+	if c.usage != (optimizer.Usage{}) {
+		data.Charged = &c.usage
+	}
 	if err != nil {
-		return cand{}, err
+		data.Error = err.Error()
 	}
 	c.prog = prog
-	if c.data, err = json.Marshal(data); err != nil {
-		return cand{}, err
+	var merr error
+	if c.data, merr = json.Marshal(data); merr != nil {
+		return c, merr
 	}
-	return c, nil
+	return c, err
 }
 
 // appendDemo is DSPy's append_a_demo for a team: the bucket's best

@@ -60,7 +60,7 @@ var inputErrors = []error{
 	experiments.ErrInvalidConfig, experiments.ErrSimCannotParse, experiments.ErrStudyExists,
 	experiments.ErrConfigChanged,
 	// Optimizers and ask/tell.
-	optimizer.ErrUnknownTrial, optimizer.ErrFinished, optimizer.ErrNoBudget,
+	optimizer.ErrUnknownTrial, optimizer.ErrFinished, optimizer.ErrNoBudget, optimizer.ErrHistoryMismatch,
 	// Data: families, metrics, formats and files.
 	datasets.ErrUnknownFamily, datasets.ErrUnknownMetric, datasets.ErrUnknownFormat,
 	datasets.ErrBadLine, datasets.ErrSplitSize,
