@@ -292,8 +292,10 @@ func TestSecondResumeRefused(t *testing.T) {
 // TestSIMBAResume: a SIMBA study killed (SIGKILL) at random moments and
 // resumed ends with the same trial table, programs and rollout data
 // included, as an uninterrupted run: SIMBA rebuilds its pool, winners and
-// random streams from the stored trials. MABEAM_SIMBA_KILLS=N makes N
-// kills (3 without it; `make reliability` makes 20).
+// random streams from the stored trials. Every other kill runs with the LM
+// cache on (the table is the same: it records nominal costs).
+// MABEAM_SIMBA_KILLS=N makes N kills (3 without it; `make reliability`
+// makes 20).
 func TestSIMBAResume(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("MABEAM_SIMBA_KILLS"))
 	if n <= 0 {
@@ -304,23 +306,43 @@ func TestSIMBAResume(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cfg := filepath.Join("testdata", "simba.yaml")
-	ref := filepath.Join(dir, "ref.db")
-	start := time.Now()
-	if code, _, stderr := exe(t, "", "run", cfg, "--db", ref); code != 0 {
-		t.Fatalf("reference run: exit %d: %s", code, stderr)
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	took := time.Since(start)
-	want := trialHash(t, ref)
+	cached := filepath.Join(dir, "simba-cache.yaml")
+	if err := os.WriteFile(cached, bytes.Replace(data, []byte("  seed: 3\n"), []byte("  seed: 3\n  cache: true\n"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	took := map[string]time.Duration{}
+	want := ""
+	for _, c := range []string{cfg, cached} { // the cache changes nothing in the table
+		ref := filepath.Join(dir, "ref-"+filepath.Base(c)+".db")
+		start := time.Now()
+		if code, _, stderr := exe(t, "", "run", c, "--db", ref); code != 0 {
+			t.Fatalf("reference run: exit %d: %s", code, stderr)
+		}
+		took[c] = time.Since(start)
+		if h := trialHash(t, ref); want == "" {
+			want = h
+		} else if h != want {
+			t.Fatal("the run with the LM cache on stored another trial table than the run without it")
+		}
+	}
 	r := rand.New(rand.NewPCG(2026, 9))
 	mid := 0
 	for i := range n {
+		cfg := cfg
+		if i%2 == 1 {
+			cfg = cached
+		}
 		db := filepath.Join(dir, fmt.Sprintf("kill-%d.db", i))
 		ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 		cmd := command(ctx, "", "run", cfg, "--db", db)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(r.Int64N(int64(took))))
+		time.Sleep(time.Duration(r.Int64N(int64(took[cfg]))))
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		cancel()
@@ -337,8 +359,9 @@ func TestSIMBAResume(t *testing.T) {
 			}
 		}
 		if got := trialHash(t, db); got != want {
-			t.Errorf("kill %d: the resumed trial table differs from the uninterrupted run's", i)
+			t.Errorf("kill %d (%s): the resumed trial table differs from the uninterrupted run's", i, filepath.Base(cfg))
 		}
 	}
-	t.Logf("%d kills (%d before the end), uninterrupted run %v", n, mid, took.Round(time.Millisecond))
+	t.Logf("%d kills (%d before the end); uninterrupted runs %v (cache off), %v (cache on)", n, mid,
+		took[filepath.Join("testdata", "simba.yaml")].Round(time.Millisecond), took[cached].Round(time.Millisecond))
 }
