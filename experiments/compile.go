@@ -19,7 +19,8 @@ import (
 	"github.com/mabeam/mabeam/space"
 	"github.com/mabeam/mabeam/team"
 
-	_ "github.com/mabeam/mabeam/simba" // registers the simba optimizer
+	_ "github.com/mabeam/mabeam/beacon" // registers the beacon sampler
+	_ "github.com/mabeam/mabeam/simba"  // registers the simba optimizer
 )
 
 // Study is one (dataset, optimizer, seed) cell of an experiment, ready to

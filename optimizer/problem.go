@@ -214,7 +214,7 @@ func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, e
 			return res.finish(p), err
 		}
 		n := len(res.Trials)
-		params, err := smp.Sample(p.Space, p.Direction, res.Trials, TrialRand(p.Seed, n))
+		params, data, err := sample(smp, p.Space, p.Direction, res.Trials, TrialRand(p.Seed, n))
 		if err != nil {
 			return res.finish(p), fmt.Errorf("optimizer: trial %d: %w", n, err)
 		}
@@ -223,6 +223,7 @@ func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, e
 		if err != nil {
 			return res.finish(p), err
 		}
+		t.Data = data
 		res.Trials = append(res.Trials, t)
 		res.Spent.Add(&t)
 		if p.OnTrial != nil {

@@ -1,6 +1,7 @@
 package optimizer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -10,10 +11,33 @@ import (
 	"github.com/mabeam/mabeam/space"
 )
 
-// Sampler proposes the next assignment of a space from the finished trials.
-// Implementations must be deterministic given (r's state, history).
+// Sampler proposes the next assignment of a space. history holds every
+// trial so far in number order, running ones (State Running, no value yet:
+// asked by concurrent workers and not told) included; a sampler that
+// learns from values uses the complete ones, and may use the running ones
+// to keep a batch apart. Implementations must be deterministic given (r's
+// state, history).
 type Sampler interface {
 	Sample(s *space.Space, d Direction, history []Trial, r *rand.Rand) (space.Assignment, error)
+}
+
+// A DataSampler is a Sampler that keeps its own data with each trial it
+// proposes (Trial.Data: e.g. the hyperparameters its model was fitted
+// with, to warm-start the next fit), stored with the trial and given back
+// in the history. Study.Ask and Search call SampleData instead of Sample.
+type DataSampler interface {
+	Sampler
+	SampleData(s *space.Space, d Direction, history []Trial, r *rand.Rand) (space.Assignment, json.RawMessage, error)
+}
+
+// sample asks smp for trial n's assignment and, from a DataSampler, its
+// data.
+func sample(smp Sampler, s *space.Space, d Direction, history []Trial, r *rand.Rand) (space.Assignment, json.RawMessage, error) {
+	if ds, ok := smp.(DataSampler); ok {
+		return ds.SampleData(s, d, history, r)
+	}
+	a, err := smp.Sample(s, d, history, r)
+	return a, nil, err
 }
 
 // SamplerFunc adapts a function to Sampler.
@@ -79,11 +103,11 @@ func NewStudy(s *space.Space, smp Sampler, d Direction, seed uint64, trials ...T
 // Ask proposes the next trial and records it as running.
 func (st *Study) Ask() (Trial, error) {
 	n := len(st.trials)
-	p, err := st.sampler.Sample(st.space, st.dir, st.finished(), TrialRand(st.seed, n))
+	p, data, err := sample(st.sampler, st.space, st.dir, st.trials, TrialRand(st.seed, n))
 	if err != nil {
 		return Trial{}, fmt.Errorf("optimizer: trial %d: %w", n, err)
 	}
-	t := Trial{Number: n, Params: p, State: Running, Value: math.NaN(), Start: time.Now()}
+	t := Trial{Number: n, Params: p, State: Running, Value: math.NaN(), Start: time.Now(), Data: data}
 	st.trials = append(st.trials, t)
 	return t, nil
 }
@@ -114,17 +138,6 @@ func (st *Study) finish(n int, s State, v float64, reason string) (Trial, error)
 		t.Duration = time.Since(t.Start)
 	}
 	return *t, nil
-}
-
-// finished returns the finished trials, the history a sampler learns from.
-func (st *Study) finished() []Trial {
-	out := make([]Trial, 0, len(st.trials))
-	for _, t := range st.trials {
-		if t.Finished() {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // Trials returns every trial so far, in order.

@@ -1,0 +1,66 @@
+package beacon
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestLogEI: exp(log h) equals φ(z) + zΦ(z) where that is accurate, the
+// two branches meet at z = −25, and log h stays finite and increasing far
+// below, where EI itself underflows to 0.
+func TestLogEI(t *testing.T) {
+	for z := -20.0; z <= 6; z += 0.25 {
+		cdf := 0.5 * math.Erfc(-z/math.Sqrt2)
+		pdf := math.Exp(-0.5*z*z) / math.Sqrt(2*math.Pi)
+		want := z*cdf + pdf
+		lh, r := logH(z)
+		if got := math.Exp(lh); math.Abs(got-want) > 1e-9*want {
+			t.Errorf("z %v: exp(log h) %v, h %v", z, got, want)
+		}
+		if math.Abs(r-cdf/want) > 1e-8*cdf/want {
+			t.Errorf("z %v: Φ/h %v, want %v", z, r, cdf/want)
+		}
+	}
+	a, _ := logH(-25 + 1e-9)
+	b, _ := logH(-25 - 1e-9)
+	if math.Abs(a-b) > 1e-6 {
+		t.Errorf("the branches disagree at −25: %v vs %v", a, b)
+	}
+	prev := math.Inf(-1)
+	for _, z := range []float64{-1e4, -1e3, -300, -100, -40, -26} {
+		lh, r := logH(z)
+		if math.IsInf(lh, 0) || math.IsNaN(lh) || !(lh > prev) || math.IsNaN(r) {
+			t.Errorf("z %v: log h %v (previous %v), ratio %v", z, lh, prev, r)
+		}
+		prev = lh
+	}
+}
+
+// TestAcqGradient: each acquisition's gradient with respect to the point
+// matches central finite differences on continuous dimensions.
+func TestAcqGradient(t *testing.T) {
+	g := randomGP(30, 3, []bool{false, true, false}, 9)
+	if err := g.setHyper(Hyper{InvSqLengths: []float64{3, 1, 5}, Scale: 1.2, Noise: 0.01}); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, kind := range []string{LogEI, UCB, PI} {
+		a := newAcq(g, kind, 1.5, 2)
+		for range 5 {
+			x := []float64{r.Float64(), 0.5 / 3, r.Float64()}
+			grad := make([]float64, 3)
+			a.value(x, grad)
+			for _, j := range []int{0, 2} {
+				const eps = 1e-6
+				up, down := append([]float64(nil), x...), append([]float64(nil), x...)
+				up[j] += eps
+				down[j] -= eps
+				num := (a.value(up, nil) - a.value(down, nil)) / (2 * eps)
+				if math.Abs(num-grad[j]) > 1e-4*max(1, math.Abs(num)) {
+					t.Errorf("%s at %v: d/dx%d analytic %v, numeric %v", kind, x, j, grad[j], num)
+				}
+			}
+		}
+	}
+}

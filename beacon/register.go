@@ -1,0 +1,17 @@
+package beacon
+
+import "github.com/mabeam/mabeam/optimizer"
+
+func init() {
+	optimizer.RegisterSampler("beacon", Sampler{})
+	optimizer.Register("beacon", func(settings map[string]any) (optimizer.Optimizer, error) {
+		var s Sampler
+		if err := optimizer.DecodeSettings(settings, &s); err != nil {
+			return nil, err
+		}
+		if _, err := s.settings(0); err != nil {
+			return nil, err
+		}
+		return &optimizer.Search{Sampler: s, Note: "beacon"}, nil
+	})
+}

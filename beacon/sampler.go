@@ -1,0 +1,384 @@
+package beacon
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+
+	"github.com/mabeam/mabeam/optimizer"
+	"github.com/mabeam/mabeam/space"
+)
+
+// Sampler is BEACON's Bayesian optimiser as an optimizer.Sampler: a GP on
+// the space's encoding fitted by maximum a posteriori, and the next point
+// where the acquisition is largest. Its zero value is the default.
+type Sampler struct {
+	// Startup is the number of complete trials drawn at random before the
+	// GP takes over; 0 means max(5, d+1), d the searched variables.
+	Startup int `json:"startup,omitempty"`
+	// Acquisition is LogEI (default), UCB or PI.
+	Acquisition string `json:"acquisition,omitempty"`
+	// Beta is UCB's exploration weight; 0 means 2.
+	Beta float64 `json:"beta,omitempty"`
+	// Candidates is the number of scrambled Halton points the acquisition
+	// is screened on; 0 means 512.
+	Candidates int `json:"candidates,omitempty"`
+	// LocalSearches is how many of the best points (the best candidates
+	// and the best trial) the local search starts from; 0 means 4.
+	LocalSearches int `json:"local_searches,omitempty"`
+	// Liar is how running trials (asked, not told) enter the model:
+	// "worst" (constant liar at the worst value seen, the default) or
+	// "mean" (kriging believer: the GP's mean).
+	Liar string `json:"liar,omitempty"`
+}
+
+var (
+	_ optimizer.Sampler     = Sampler{}
+	_ optimizer.DataSampler = Sampler{}
+)
+
+// fill is the encoding of an inactive variable's dimensions: the middle,
+// the same for every trial, so that an inactive variable adds no distance
+// between two trials where it is inactive.
+const fill = 0.5
+
+// data is what the sampler keeps with each trial it proposes.
+type data struct {
+	// GP is the fitted hyperparameters (nil for a random start trial),
+	// which the next ask starts its fit from.
+	GP *Hyper `json:"gp,omitempty"`
+	// Acquisition is the acquisition's value at the proposed point.
+	Acquisition *float64 `json:"acquisition,omitempty"`
+	// Random says the trial was a random start.
+	Random bool `json:"random,omitempty"`
+}
+
+func (s Sampler) settings(d int) (Sampler, error) {
+	if s.Startup < 0 || s.Candidates < 0 || s.LocalSearches < 0 || s.Beta < 0 {
+		return s, errors.New("beacon: startup, candidates, local_searches and beta must not be negative")
+	}
+	if s.Startup == 0 {
+		s.Startup = max(5, d+1)
+	}
+	if s.Candidates == 0 {
+		s.Candidates = 512
+	}
+	if s.LocalSearches == 0 {
+		s.LocalSearches = 4
+	}
+	if s.Beta == 0 {
+		s.Beta = 2
+	}
+	switch s.Acquisition {
+	case "":
+		s.Acquisition = LogEI
+	case LogEI, UCB, PI:
+	default:
+		return s, fmt.Errorf("beacon: acquisition %q is not %s, %s or %s", s.Acquisition, LogEI, UCB, PI)
+	}
+	switch s.Liar {
+	case "":
+		s.Liar = "worst"
+	case "worst", "mean":
+	default:
+		return s, fmt.Errorf("beacon: liar %q is not worst or mean", s.Liar)
+	}
+	return s, nil
+}
+
+// Sample implements optimizer.Sampler.
+func (s Sampler) Sample(sp *space.Space, d optimizer.Direction, history []optimizer.Trial, r *rand.Rand) (space.Assignment, error) {
+	a, _, err := s.SampleData(sp, d, history, r)
+	return a, err
+}
+
+// SampleData implements optimizer.DataSampler: the next point, and the
+// fitted hyperparameters to keep with it.
+func (s Sampler) SampleData(sp *space.Space, dir optimizer.Direction, history []optimizer.Trial, r *rand.Rand) (space.Assignment, json.RawMessage, error) {
+	enc := sp.Encoder(space.Encoding{Index: true, Fill: fill})
+	dims := enc.Dims()
+	s, err := s.settings(len(dims))
+	if err != nil {
+		return nil, nil, err
+	}
+	var done, running []optimizer.Trial
+	for _, t := range history {
+		switch {
+		case t.State == optimizer.Complete && !math.IsNaN(t.Value) && !math.IsInf(t.Value, 0):
+			done = append(done, t)
+		case t.State == optimizer.Running:
+			running = append(running, t)
+		}
+	}
+	if len(done) < s.Startup || len(dims) == 0 {
+		a, err := sp.Sample(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, _ := json.Marshal(data{Random: true})
+		return a, b, nil
+	}
+	g := &gp{n: len(done), d: len(dims), cat: make([]bool, len(dims))}
+	for i, dm := range dims {
+		g.cat[i] = dm.Categorical || dm.Kind == space.KindBool
+	}
+	g.x = make([]float64, 0, (len(done)+len(running))*g.d)
+	ys := make([]float64, len(done))
+	for i, t := range done {
+		g.x = append(g.x, enc.Encode(sp.Complete(t.Params))...)
+		ys[i] = t.Value
+		if dir == optimizer.Minimize {
+			ys[i] = -t.Value
+		}
+	}
+	mean, sd := meanSD(ys)
+	g.y = make([]float64, len(ys))
+	for i, y := range ys {
+		g.y[i] = (y - mean) / sd
+	}
+	if err := g.fit(warmStart(history, g.d)); err != nil {
+		a, serr := sp.Sample(r) // a degenerate model: fall back to a random point
+		if serr != nil {
+			return nil, nil, serr
+		}
+		b, _ := json.Marshal(data{Random: true})
+		return a, b, nil
+	}
+	h := g.h
+	best := slices.Max(g.y)
+	bestX := slices.Clone(g.row(slices.Index(g.y, best)))
+	if len(running) > 0 { // keep a batch apart: the running points enter with a lie
+		lie := slices.Min(g.y)
+		var lies []float64
+		for _, t := range running {
+			x := enc.Encode(sp.Complete(t.Params))
+			if s.Liar == "mean" {
+				lie, _ = g.posterior(x)
+			}
+			g.x = append(g.x, x...)
+			lies = append(lies, lie)
+		}
+		g.y = append(g.y, lies...)
+		g.n, g.sq = len(g.y), nil
+		if err := g.setHyper(h); err != nil {
+			return nil, nil, err
+		}
+	}
+	ac := newAcq(g, s.Acquisition, best, s.Beta)
+	x, v := s.maximise(ac, sp, enc, dims, bestX, r)
+	a := sp.Complete(enc.Decode(x))
+	if err := sp.Validate(a); err != nil {
+		if a, err = sp.Sample(r); err != nil {
+			return nil, nil, err
+		}
+	}
+	b, err := json.Marshal(data{GP: &h, Acquisition: &v})
+	return a, b, err
+}
+
+// warmStart is the hyperparameters of the latest trial that kept some of
+// the right dimension (a pure function of the stored history).
+func warmStart(history []optimizer.Trial, d int) Hyper {
+	for i := len(history) - 1; i >= 0; i-- {
+		var dt data
+		if len(history[i].Data) > 0 && json.Unmarshal(history[i].Data, &dt) == nil && dt.GP != nil && dt.GP.valid(d) {
+			return *dt.GP
+		}
+	}
+	return defaultHyper(d)
+}
+
+func meanSD(xs []float64) (float64, float64) {
+	m := 0.0
+	for _, x := range xs {
+		m += x
+	}
+	m /= float64(len(xs))
+	v := 0.0
+	for _, x := range xs {
+		v += (x - m) * (x - m)
+	}
+	sd := math.Sqrt(v / float64(len(xs)))
+	if !(sd > 1e-12) {
+		sd = 1
+	}
+	return m, sd
+}
+
+// canon snaps x to the point it decodes to (grid values, categorical
+// bins, fills of inactive variables), so the GP is asked only about
+// points it could be told about; ok is false when that point breaks a
+// constraint.
+func canon(sp *space.Space, enc *space.Encoder, x []float64) ([]float64, bool) {
+	a := sp.Complete(enc.Decode(x))
+	if sp.Validate(a) != nil {
+		return nil, false
+	}
+	return enc.Encode(a), true
+}
+
+// maximise searches the acquisition: a screen of scrambled Halton points,
+// then local searches from the best of them and from the best trial,
+// alternating gradient steps on the continuous dimensions with exhaustive
+// (up to 16 levels) or sampled line searches on the discrete ones.
+func (s Sampler) maximise(ac *acq, sp *space.Space, enc *space.Encoder, dims []space.Dim, bestX []float64, r *rand.Rand) ([]float64, float64) {
+	d := len(dims)
+	type cand struct {
+		x []float64
+		v float64
+	}
+	var cands []cand
+	pts := halton(s.Candidates, d, r)
+	for i := range s.Candidates {
+		x, ok := canon(sp, enc, pts[i*d:(i+1)*d])
+		if !ok {
+			continue
+		}
+		cands = append(cands, cand{x, ac.value(x, nil)})
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].v > cands[j].v })
+	starts := [][]float64{bestX}
+	for i := 0; i < len(cands) && len(starts) < s.LocalSearches+1; i++ {
+		starts = append(starts, cands[i].x)
+	}
+	var bx []float64
+	bv := math.Inf(-1)
+	if len(cands) > 0 {
+		bx, bv = cands[0].x, cands[0].v
+	}
+	for _, x0 := range starts {
+		x, v := s.local(ac, sp, enc, dims, slices.Clone(x0), r)
+		if v > bv {
+			bx, bv = x, v
+		}
+	}
+	if bx == nil { // no candidate met the constraints
+		bx = bestX
+	}
+	return bx, bv
+}
+
+// local improves x by coordinate rounds until no round gains.
+func (s Sampler) local(ac *acq, sp *space.Space, enc *space.Encoder, dims []space.Dim, x []float64, r *rand.Rand) ([]float64, float64) {
+	x, ok := canon(sp, enc, x)
+	if !ok {
+		return x, math.Inf(-1)
+	}
+	v := ac.value(x, nil)
+	cont := make([]bool, len(dims))
+	anyCont := false
+	for i, dm := range dims {
+		cont[i] = dm.Kind == space.KindFloat && dm.Levels == 0 && !ac.g.cat[i]
+		anyCont = anyCont || cont[i]
+	}
+	for range 3 {
+		improved := false
+		if anyCont {
+			if nx, nv := gradientAscent(ac, sp, enc, cont, x, v); nv > v+1e-9 {
+				x, v, improved = nx, nv, true
+			}
+		}
+		for i, dm := range dims {
+			if cont[i] {
+				continue
+			}
+			levels := dm.Levels
+			if dm.Kind == space.KindBool {
+				levels = 2
+			}
+			var tries []float64
+			if levels > 0 && levels <= 16 {
+				for k := range levels {
+					tries = append(tries, (float64(k)+0.5)/float64(levels))
+				}
+			} else {
+				for range 8 {
+					tries = append(tries, r.Float64())
+				}
+			}
+			for _, u := range tries {
+				y := slices.Clone(x)
+				y[i] = u
+				y, ok := canon(sp, enc, y)
+				if !ok {
+					continue
+				}
+				if yv := ac.value(y, nil); yv > v+1e-12 {
+					x, v, improved = y, yv, true
+				}
+			}
+		}
+		if !improved {
+			break
+		}
+	}
+	return x, v
+}
+
+// gradientAscent climbs the acquisition along the continuous dimensions of
+// x within [0, 1], with a backtracking step.
+func gradientAscent(ac *acq, sp *space.Space, enc *space.Encoder, cont []bool, x []float64, v float64) ([]float64, float64) {
+	grad := make([]float64, len(x))
+	step := 0.1
+	for range 20 {
+		ac.value(x, grad)
+		norm := 0.0
+		for i, g := range grad {
+			if cont[i] {
+				norm += g * g
+			}
+		}
+		norm = math.Sqrt(norm)
+		if !(norm > 1e-10) {
+			break
+		}
+		moved := false
+		for step > 1e-6 {
+			y := slices.Clone(x)
+			for i, g := range grad {
+				if cont[i] {
+					y[i] = min(max(y[i]+step*g/norm, 0), 1)
+				}
+			}
+			y, ok := canon(sp, enc, y)
+			if ok {
+				if yv := ac.value(y, nil); yv > v {
+					x, v, moved = y, yv, true
+					step *= 2
+					break
+				}
+			}
+			step /= 2
+		}
+		if !moved {
+			break
+		}
+	}
+	return x, v
+}
+
+// halton returns n points of an Owen-scrambled Halton sequence in
+// [0, 1]^d (row-major): dimension j is the radical inverse of the index
+// in the j-th prime base with every digit permuted at random (a fresh
+// permutation for each digit position), as gonum's samplemv.Halton does.
+func halton(n, d int, r *rand.Rand) []float64 {
+	out := make([]float64, n*d)
+	for j := range d {
+		b := primes[j%len(primes)]
+		inv := 1 / float64(b)
+		for div := 1; 1-inv < 1; div, inv = div*b, inv/float64(b) {
+			perm := r.Perm(b)
+			for i := range n {
+				out[i*d+j] += float64(perm[(i/div)%b]) * inv
+			}
+		}
+	}
+	return out
+}
+
+var primes = []int{2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97,
+	101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179, 181, 191, 193, 197, 199}
