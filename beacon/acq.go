@@ -59,14 +59,21 @@ type acq struct {
 
 	linv []float64 // L⁻¹, n×n row-major (lower triangular)
 
+	// cost, when set, is a GP of the standardised log cost: the
+	// acquisition is then per unit of predicted cost, its log less the
+	// predicted log cost (costSD·μ_cost + costMean).
+	cost             *gp
+	costMean, costSD float64
+	cgrad            []float64
+
 	// scratch
-	ks, v, dist []float64
-	dmu, dvar   []float64
+	ks, dks, v, dist []float64 // dks: s·m'(r²) of each training point
+	dmu, dvar        []float64
 }
 
 func newAcq(g *gp, kind string, best, beta float64) *acq {
 	a := &acq{g: g, kind: kind, best: best, beta: beta,
-		ks: make([]float64, g.n), v: make([]float64, g.n), dist: make([]float64, g.d),
+		ks: make([]float64, g.n), dks: make([]float64, g.n), v: make([]float64, g.n), dist: make([]float64, g.d),
 		dmu: make([]float64, g.d), dvar: make([]float64, g.d)}
 	li := blas64.Triangular{Uplo: blas.Lower, Diag: blas.NonUnit, N: g.n, Stride: g.n, Data: make([]float64, g.n*g.n)}
 	for i := range g.n {
@@ -83,9 +90,14 @@ func (a *acq) value(x, grad []float64) float64 {
 	g := a.g
 	mu := 0.0
 	for i := range g.n {
-		k := g.kernel(&g.h, x, g.row(i), a.dist)
-		a.ks[i] = k
-		mu += k * g.alpha[i]
+		g.sqdiff(a.dist, x, g.row(i))
+		r2 := 0.0
+		for j, v := range a.dist {
+			r2 += g.h.InvSqLengths[j] * v
+		}
+		k, dk := matern52(r2)
+		a.ks[i], a.dks[i] = g.h.Scale*k, g.h.Scale*dk
+		mu += a.ks[i] * g.alpha[i]
 	}
 	// v = L⁻¹ k*, σ² = s − |v|².
 	blas64.Trmv(blas.NoTrans, blas64.Triangular{Uplo: blas.Lower, Diag: blas.NonUnit, N: g.n, Stride: g.n, Data: a.linv},
@@ -110,6 +122,9 @@ func (a *acq) value(x, grad []float64) float64 {
 		val, dMu, dSd = math.Log(sd)+lh, r/sd, 1/sd-r*z/sd
 	}
 	if grad == nil {
+		if a.cost != nil {
+			val -= a.costSD*a.cost.meanGrad(x, nil, a.dist) + a.costMean
+		}
 		return val
 	}
 	// dk_i/dx_j = s·m'(r²)·λ_j·2(x_j − x_ij) on continuous dimensions; dσ²
@@ -120,13 +135,7 @@ func (a *acq) value(x, grad []float64) float64 {
 	clear(a.dvar)
 	for i := range g.n {
 		row := g.row(i)
-		g.sqdiff(a.dist, x, row)
-		r2 := 0.0
-		for j, v := range a.dist {
-			r2 += g.h.InvSqLengths[j] * v
-		}
-		_, dk := matern52(r2)
-		c := g.h.Scale * dk
+		c := a.dks[i]
 		for j := range g.d {
 			if g.cat[j] {
 				continue
@@ -138,6 +147,12 @@ func (a *acq) value(x, grad []float64) float64 {
 	}
 	for j := range g.d {
 		grad[j] = dMu*a.dmu[j] + dSd*a.dvar[j]/(2*sd)
+	}
+	if a.cost != nil {
+		val -= a.costSD*a.cost.meanGrad(x, a.cgrad, a.dist) + a.costMean
+		for j := range grad {
+			grad[j] -= a.costSD * a.cgrad[j]
+		}
 	}
 	return val
 }

@@ -45,12 +45,29 @@ func TestAcqGradient(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, kind := range []string{LogEI, UCB, PI} {
+	cost := randomGP(30, 3, []bool{false, true, false}, 9)
+	for i := range cost.y {
+		cost.y[i] = math.Cos(4 * cost.x[i*3+2])
+	}
+	if err := cost.setHyper(Hyper{InvSqLengths: []float64{1, 1, 2}, Scale: 1, Noise: 0.01}); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{LogEI, UCB, PI, "cost-aware"} {
 		a := newAcq(g, kind, 1.5, 2)
+		if kind == "cost-aware" { // log EI per unit of predicted cost
+			a = newAcq(g, LogEI, 1.5, 2)
+			a.cost, a.costMean, a.costSD, a.cgrad = cost, 0.3, 1.7, make([]float64, 3)
+		}
 		for range 5 {
 			x := []float64{r.Float64(), 0.5 / 3, r.Float64()}
 			grad := make([]float64, 3)
-			a.value(x, grad)
+			v := a.value(x, grad)
+			if a.cost != nil { // the log acquisition less the predicted log cost
+				cm, _ := cost.posterior(x)
+				if plain := newAcq(g, LogEI, 1.5, 2).value(x, nil); math.Abs(v-(plain-1.7*cm-0.3)) > 1e-9 {
+					t.Errorf("cost-aware %v, log EI %v, predicted log cost %v", v, plain, 1.7*cm+0.3)
+				}
+			}
 			for _, j := range []int{0, 2} {
 				const eps = 1e-6
 				up, down := append([]float64(nil), x...), append([]float64(nil), x...)

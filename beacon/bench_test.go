@@ -50,7 +50,7 @@ func BenchmarkBeaconAsk(b *testing.B) {
 		b.Fatal(err)
 	}
 	hist[199].Data = d
-	var asks, fits []float64
+	var asks, fits, evals []float64
 	for b.Loop() {
 		start := time.Now()
 		if _, _, err := (Sampler{}).SampleData(sp, optimizer.Minimize, hist, optimizer.TrialRand(0, 200)); err != nil {
@@ -64,11 +64,13 @@ func BenchmarkBeaconAsk(b *testing.B) {
 		start = time.Now()
 		_ = g.fit(*dt.GP)
 		fits = append(fits, float64(time.Since(start).Microseconds())/1000)
+		evals = append(evals, float64(g.evals))
 	}
 	ask, fit := median(asks), median(fits)
 	b.ReportMetric(ask, "ms/ask")
 	b.ReportMetric(fit, "ms/fit")
 	b.ReportMetric(ask-fit, "ms/acquisition")
+	b.ReportMetric(median(evals), "evals/fit")
 }
 
 // benchGP is the GP SampleData builds from a history of complete trials.

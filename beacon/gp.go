@@ -93,6 +93,8 @@ type gp struct {
 	l     blas64.Triangular // the Cholesky factor L of C = LLᵀ (lower)
 	alpha []float64         // C⁻¹ y
 
+	evals int // loss evaluations, for the benchmark
+
 	// sq holds the per-dimension squared differences of every pair a ≤ b
 	// of training points, in pair order, d values each: they do not depend
 	// on the hyperparameters, so the fit computes them once.
@@ -223,6 +225,7 @@ func logPrior(h *Hyper, grad []float64) float64 {
 // prior at raw, with its gradient; the marginal likelihood drops the
 // constant n/2·log 2π.
 func (g *gp) loss(raw, grad []float64) (float64, error) {
+	g.evals++
 	h := fromRaw(raw)
 	var dk []float64
 	if grad != nil {
@@ -288,38 +291,56 @@ func (g *gp) loss(raw, grad []float64) (float64, error) {
 // dimensions), with L-BFGS on the analytic gradient, and factorises the
 // covariance. A fit that fails keeps the start.
 func (g *gp) fit(start Hyper) error {
+	// L-BFGS's first step has unit length: from a warm start, near the
+	// optimum, the coordinates are scaled so that it is 0.1 in log space.
+	unit := 0.1
 	if !start.valid(g.d) {
-		start = defaultHyper(g.d)
+		start, unit = defaultHyper(g.d), 1
 	}
-	f0, _ := g.loss(start.raw(), nil)
 	// The loss and its gradient come from one factorisation: a call for
 	// either at the last point is served from the cache.
-	var cx, cg []float64
+	var cz, cg []float64
 	var cf float64
-	eval := func(x []float64) (float64, []float64) {
-		if cx == nil || !slices.Equal(x, cx) {
-			cx, cg = slices.Clone(x), make([]float64, len(x))
+	eval := func(z []float64) (float64, []float64) {
+		if cz == nil || !slices.Equal(z, cz) {
+			cz, cg = slices.Clone(z), make([]float64, len(z))
+			x := make([]float64, len(z))
+			for i := range z {
+				x[i] = z[i] * unit
+			}
 			var err error
 			if cf, err = g.loss(x, cg); err != nil {
 				clear(cg)
 			}
+			for i := range cg {
+				cg[i] *= unit
+			}
 		}
 		return cf, cg
 	}
-	p := optimize.Problem{
-		Func: func(x []float64) float64 { f, _ := eval(x); return f },
-		Grad: func(grad, x []float64) { _, gr := eval(x); copy(grad, gr) },
+	z0 := start.raw()
+	for i := range z0 {
+		z0[i] /= unit
 	}
-	// Converged when the gradient is small (Optuna's gtol) or the loss,
-	// in nats, has gained less than 1e-3 in two iterations. A line search
+	f0, _ := eval(z0)
+	p := optimize.Problem{
+		Func: func(z []float64) float64 { f, _ := eval(z); return f },
+		Grad: func(grad, z []float64) { _, gr := eval(z); copy(grad, gr) },
+	}
+	// Converged when the gradient is small (Optuna's gtol, 1e-2 in log
+	// coordinates) or an iteration gains less than 0.01 nats. A line search
 	// that stalls still leaves its best point in res.
-	res, _ := optimize.Minimize(p, start.raw(), &optimize.Settings{
-		GradientThreshold: 1e-2, MajorIterations: 200,
-		Converger: &optimize.FunctionConverge{Absolute: 1e-3, Iterations: 2},
+	res, _ := optimize.Minimize(p, z0, &optimize.Settings{
+		GradientThreshold: 1e-2 * unit, MajorIterations: 200,
+		Converger: &optimize.FunctionConverge{Absolute: 1e-2, Iterations: 1},
 	}, &optimize.LBFGS{})
 	h := start
 	if res != nil && res.F < f0 {
-		if c := fromRaw(res.X); c.valid(g.d) {
+		x := make([]float64, len(res.X))
+		for i := range x {
+			x[i] = res.X[i] * unit
+		}
+		if c := fromRaw(x); c.valid(g.d) {
 			h = c
 		}
 	}
@@ -352,4 +373,31 @@ func (g *gp) posterior(x []float64) (mean, variance float64) {
 		variance -= k * v[i]
 	}
 	return mean, max(variance, 0)
+}
+
+// meanGrad returns the posterior mean of f at x and fills grad with its
+// gradient (zero on categorical dimensions); buf has d elements.
+func (g *gp) meanGrad(x, grad, buf []float64) float64 {
+	clear(grad)
+	mean := 0.0
+	for i := range g.n {
+		row := g.row(i)
+		g.sqdiff(buf, x, row)
+		r2 := 0.0
+		for j, v := range buf {
+			r2 += g.h.InvSqLengths[j] * v
+		}
+		k, dk := matern52(r2)
+		mean += g.h.Scale * k * g.alpha[i]
+		if grad == nil {
+			continue
+		}
+		c := g.alpha[i] * g.h.Scale * dk
+		for j := range g.d {
+			if !g.cat[j] {
+				grad[j] += c * g.h.InvSqLengths[j] * 2 * (x[j] - row[j])
+			}
+		}
+	}
+	return mean
 }

@@ -34,6 +34,13 @@ type Sampler struct {
 	// "worst" (constant liar at the worst value seen, the default) or
 	// "mean" (kriging believer: the GP's mean).
 	Liar string `json:"liar,omitempty"`
+	// CostAware divides the acquisition by the trial's predicted cost
+	// (Trial.Cost, the nominal dollars): a second GP on the log cost of
+	// the complete trials, whose mean is subtracted from the log
+	// acquisition (expected improvement per unit of cost, in logs). It
+	// needs every complete trial to have a positive cost; otherwise the
+	// plain acquisition is used.
+	CostAware bool `json:"cost_aware,omitempty"`
 }
 
 var (
@@ -49,8 +56,9 @@ const fill = 0.5
 // data is what the sampler keeps with each trial it proposes.
 type data struct {
 	// GP is the fitted hyperparameters (nil for a random start trial),
-	// which the next ask starts its fit from.
-	GP *Hyper `json:"gp,omitempty"`
+	// which the next ask starts its fit from; CostGP the cost model's.
+	GP     *Hyper `json:"gp,omitempty"`
+	CostGP *Hyper `json:"cost_gp,omitempty"`
 	// Acquisition is the acquisition's value at the proposed point.
 	Acquisition *float64 `json:"acquisition,omitempty"`
 	// Random says the trial was a random start.
@@ -169,6 +177,13 @@ func (s Sampler) SampleData(sp *space.Space, dir optimizer.Direction, history []
 		}
 	}
 	ac := newAcq(g, s.Acquisition, best, s.Beta)
+	out := data{GP: &h}
+	if s.CostAware {
+		if cg, m, sd, ok := costModel(done, g, history); ok {
+			ac.cost, ac.costMean, ac.costSD, ac.cgrad = cg, m, sd, make([]float64, g.d)
+			out.CostGP = &cg.h
+		}
+	}
 	x, v := s.maximise(ac, sp, enc, dims, bestX, r)
 	a := sp.Complete(enc.Decode(x))
 	if err := sp.Validate(a); err != nil {
@@ -176,8 +191,39 @@ func (s Sampler) SampleData(sp *space.Space, dir optimizer.Direction, history []
 			return nil, nil, err
 		}
 	}
-	b, err := json.Marshal(data{GP: &h, Acquisition: &v})
+	out.Acquisition = &v
+	b, err := json.Marshal(out)
 	return a, b, err
+}
+
+// costModel fits a GP to the standardised log cost of the complete trials
+// (the same points as g's first rows), warm-started from the latest stored
+// cost fit; ok is false when a trial has no positive cost.
+func costModel(done []optimizer.Trial, g *gp, history []optimizer.Trial) (*gp, float64, float64, bool) {
+	ys := make([]float64, len(done))
+	for i, t := range done {
+		if !(t.Cost > 0) {
+			return nil, 0, 0, false
+		}
+		ys[i] = math.Log(t.Cost)
+	}
+	m, sd := meanSD(ys)
+	c := &gp{n: len(done), d: g.d, cat: g.cat, x: g.x[:len(done)*g.d], y: make([]float64, len(ys))}
+	for i, y := range ys {
+		c.y[i] = (y - m) / sd
+	}
+	start := defaultHyper(g.d)
+	for i := len(history) - 1; i >= 0; i-- {
+		var dt data
+		if len(history[i].Data) > 0 && json.Unmarshal(history[i].Data, &dt) == nil && dt.CostGP != nil && dt.CostGP.valid(g.d) {
+			start = *dt.CostGP
+			break
+		}
+	}
+	if c.fit(start) != nil {
+		return nil, 0, 0, false
+	}
+	return c, m, sd, true
 }
 
 // warmStart is the hyperparameters of the latest trial that kept some of
@@ -275,7 +321,11 @@ func (s Sampler) local(ac *acq, sp *space.Space, enc *space.Encoder, dims []spac
 		cont[i] = dm.Kind == space.KindFloat && dm.Levels == 0 && !ac.g.cat[i]
 		anyCont = anyCont || cont[i]
 	}
-	for range 3 {
+	rounds := 3
+	if !slices.Contains(cont, false) {
+		rounds = 1 // only continuous dimensions: one gradient ascent is the search
+	}
+	for range rounds {
 		improved := false
 		if anyCont {
 			if nx, nv := gradientAscent(ac, sp, enc, cont, x, v); nv > v+1e-9 {
@@ -337,7 +387,7 @@ func gradientAscent(ac *acq, sp *space.Space, enc *space.Encoder, cont []bool, x
 			break
 		}
 		moved := false
-		for step > 1e-6 {
+		for step > 1e-4 {
 			y := slices.Clone(x)
 			for i, g := range grad {
 				if cont[i] {
