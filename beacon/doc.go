@@ -29,7 +29,8 @@
 //   - Acquisition: log expected improvement (default; computed stably far
 //     below the incumbent, as Ament et al. 2023), UCB (μ + β·σ) or log
 //     probability of improvement. It is screened on Owen-scrambled Halton
-//     points (512 by default; Optuna screens 2,048 Sobol points), then
+//     points (2,048, as Optuna screens Sobol points, while the model is small;
+//     fewer, down to 512, as it grows, so an ask stays fast), then
 //     improved by local searches from the best of them and from the best
 //     trial: gradient ascent with a backtracking step on the continuous
 //     dimensions, alternating with an exhaustive search (up to 16 levels)
@@ -37,6 +38,10 @@
 //     to what it decodes to (grid values, categorical bins) and checked
 //     against the constraints, so the GP is asked only about points it
 //     could be told about.
+//   - Cost-aware (CostAware): a second GP on the log nominal cost of the
+//     complete trials; the acquisition is divided by the predicted cost
+//     (its log less the predicted log cost), for team spaces whose
+//     candidates differ in cost tenfold.
 //   - The first max(5, d+1) complete trials are random (Startup). Failed
 //     trials are left out; trials it did not propose (another sampler's,
 //     a warm start from a store) count like its own. Running trials (asked

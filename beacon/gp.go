@@ -89,6 +89,9 @@ type gp struct {
 	y    []float64
 	cat  []bool
 	h    Hyper
+	// exact fixes the noise at its floor (a deterministic objective, as
+	// Optuna's deterministic_objective).
+	exact bool
 
 	l     blas64.Triangular // the Cholesky factor L of C = LLᵀ (lower)
 	alpha []float64         // C⁻¹ y
@@ -227,6 +230,9 @@ func logPrior(h *Hyper, grad []float64) float64 {
 func (g *gp) loss(raw, grad []float64) (float64, error) {
 	g.evals++
 	h := fromRaw(raw)
+	if g.exact {
+		h.Noise = minNoise
+	}
 	var dk []float64
 	if grad != nil {
 		dk = make([]float64, g.n*(g.n+1)/2)
@@ -282,6 +288,9 @@ func (g *gp) loss(raw, grad []float64) (float64, error) {
 	}
 	for i := range grad {
 		grad[i] = -(0.5*gl[i] + pg[i])
+	}
+	if g.exact {
+		grad[g.d+1] = 0
 	}
 	return -(mll + lp), nil
 }
@@ -343,6 +352,9 @@ func (g *gp) fit(start Hyper) error {
 		if c := fromRaw(x); c.valid(g.d) {
 			h = c
 		}
+	}
+	if g.exact {
+		h.Noise = minNoise
 	}
 	return g.setHyper(h)
 }

@@ -25,7 +25,10 @@ type Sampler struct {
 	// Beta is UCB's exploration weight; 0 means 2.
 	Beta float64 `json:"beta,omitempty"`
 	// Candidates is the number of scrambled Halton points the acquisition
-	// is screened on; 0 means 512.
+	// is screened on; 0 means a compute budget: 2,048 points (Optuna's
+	// screen) while the model is small, fewer as it grows (each point costs
+	// about n·(d + n/2) operations for n trials), down to 512, so that an
+	// ask stays fast at a few hundred trials.
 	Candidates int `json:"candidates,omitempty"`
 	// LocalSearches is how many of the best points (the best candidates
 	// and the best trial) the local search starts from; 0 means 4.
@@ -41,6 +44,10 @@ type Sampler struct {
 	// needs every complete trial to have a positive cost; otherwise the
 	// plain acquisition is used.
 	CostAware bool `json:"cost_aware,omitempty"`
+	// Deterministic fixes the noise variance at its floor (1e-6) instead of
+	// fitting it, for an objective that gives the same value for the same
+	// point (Optuna's deterministic_objective).
+	Deterministic bool `json:"deterministic,omitempty"`
 }
 
 var (
@@ -71,9 +78,6 @@ func (s Sampler) settings(d int) (Sampler, error) {
 	}
 	if s.Startup == 0 {
 		s.Startup = max(5, d+1)
-	}
-	if s.Candidates == 0 {
-		s.Candidates = 512
 	}
 	if s.LocalSearches == 0 {
 		s.LocalSearches = 4
@@ -130,7 +134,7 @@ func (s Sampler) SampleData(sp *space.Space, dir optimizer.Direction, history []
 		b, _ := json.Marshal(data{Random: true})
 		return a, b, nil
 	}
-	g := &gp{n: len(done), d: len(dims), cat: make([]bool, len(dims))}
+	g := &gp{n: len(done), d: len(dims), cat: make([]bool, len(dims)), exact: s.Deterministic}
 	for i, dm := range dims {
 		g.cat[i] = dm.Categorical || dm.Kind == space.KindBool
 	}
@@ -175,6 +179,9 @@ func (s Sampler) SampleData(sp *space.Space, dir optimizer.Direction, history []
 		if err := g.setHyper(h); err != nil {
 			return nil, nil, err
 		}
+	}
+	if s.Candidates == 0 {
+		s.Candidates = screenSize(g.n, g.d)
 	}
 	ac := newAcq(g, s.Acquisition, best, s.Beta)
 	out := data{GP: &h}
@@ -224,6 +231,13 @@ func costModel(done []optimizer.Trial, g *gp, history []optimizer.Trial) (*gp, f
 		return nil, 0, 0, false
 	}
 	return c, m, sd, true
+}
+
+// screenSize is the default number of screened points for n trials in d
+// dimensions: a budget of 10⁷ operations at about n·(d + n/2 + 10) a
+// point, within [512, 2048].
+func screenSize(n, d int) int {
+	return min(max(10_000_000/(n*(d+n/2+10)), 512), 2048)
 }
 
 // warmStart is the hyperparameters of the latest trial that kept some of

@@ -1,0 +1,126 @@
+package beacon_test
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mabeam/mabeam/beacon"
+	"github.com/mabeam/mabeam/optimizer"
+	"github.com/mabeam/mabeam/space"
+)
+
+// Development functions, none of them among the black-box figure's five:
+// BEACON's defaults are compared on these, so that nothing is tuned to the
+// figure's functions.
+var holdout = map[string]struct {
+	sp *space.Space
+	f  func(space.Assignment) float64
+}{
+	"levy4": {boxSpace(4, -10, 10), func(a space.Assignment) float64 {
+		x := vec(a, 4)
+		w := func(v float64) float64 { return 1 + (v-1)/4 }
+		s := math.Pow(math.Sin(math.Pi*w(x[0])), 2)
+		for i := 0; i < 3; i++ {
+			s += math.Pow(w(x[i])-1, 2) * (1 + 10*math.Pow(math.Sin(math.Pi*w(x[i])+1), 2))
+		}
+		return s + math.Pow(w(x[3])-1, 2)*(1+math.Pow(math.Sin(2*math.Pi*w(x[3])), 2))
+	}},
+	"styblinski4": {boxSpace(4, -5, 5), func(a space.Assignment) float64 {
+		s := 0.0
+		for _, v := range vec(a, 4) {
+			s += v*v*v*v - 16*v*v + 5*v
+		}
+		return s / 2
+	}},
+	"michalewicz5": {boxSpace(5, 0, math.Pi), func(a space.Assignment) float64 {
+		s := 0.0
+		for i, v := range vec(a, 5) {
+			s -= math.Sin(v) * math.Pow(math.Sin(float64(i+1)*v*v/math.Pi), 20)
+		}
+		return s
+	}},
+	"mixedcat": {space.MustNew(space.Float("x0", -2, 2), space.Float("x1", -2, 2), space.Choice("m", "p", "q", "r"), space.Int("k", 0, 6)),
+		func(a space.Assignment) float64 {
+			off := map[string]float64{"p": 0.7, "q": -0.4, "r": 1.2}[a.String("m")]
+			return math.Pow(a.Float("x0")-off, 2) + math.Pow(a.Float("x1")+off, 2) + 0.2*math.Abs(float64(a.Int("k")-4)) + map[string]float64{"p": 0.3, "q": 0, "r": 0.6}[a.String("m")]
+		}},
+}
+
+func boxSpace(d int, lo, hi float64) *space.Space {
+	var vs []space.Var
+	for i := range d {
+		vs = append(vs, space.Float(fmt.Sprintf("x%d", i), lo, hi))
+	}
+	return space.MustNew(vs...)
+}
+
+func vec(a space.Assignment, d int) []float64 {
+	out := make([]float64, d)
+	for i := range out {
+		out[i] = a.Float(fmt.Sprintf("x%d", i))
+	}
+	return out
+}
+
+// TestHoldout prints BEACON's (and random search's) median best value over
+// 10 seeds of 50 trials on the development functions; MABEAM_HOLDOUT=1.
+func TestHoldout(t *testing.T) {
+	if os.Getenv("MABEAM_HOLDOUT") == "" {
+		t.Skip("MABEAM_HOLDOUT=1")
+	}
+	samplers := map[string]optimizer.Sampler{"random": optimizer.Random{}, "beacon": beacon.Sampler{}}
+	if v := os.Getenv("MABEAM_HOLDOUT_VARIANT"); v != "" {
+		samplers["variant"] = variant(v)
+	}
+	names := slices.Sorted(func(yield func(string) bool) {
+		for k := range holdout {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for _, name := range names {
+		fn := holdout[name]
+		var row []string
+		for _, sn := range []string{"random", "beacon", "variant"} {
+			smp, ok := samplers[sn]
+			if !ok {
+				continue
+			}
+			var bests []float64
+			for seed := range uint64(10) {
+				st, _ := optimizer.NewStudy(fn.sp, smp, optimizer.Minimize, seed)
+				for range 50 {
+					tr, err := st.Ask()
+					if err != nil {
+						t.Fatal(err)
+					}
+					st.Tell(tr.Number, fn.f(tr.Params))
+				}
+				b, _ := st.Best()
+				bests = append(bests, b.Value)
+			}
+			slices.Sort(bests)
+			row = append(row, fmt.Sprintf("%s %.4g", sn, (bests[4]+bests[5])/2))
+		}
+		t.Logf("%-13s %s", name, strings.Join(row, " | "))
+	}
+}
+
+func variant(v string) optimizer.Sampler {
+	switch v {
+	case "deterministic":
+		return beacon.Sampler{Deterministic: true}
+	case "det-local10":
+		return beacon.Sampler{Deterministic: true, LocalSearches: 10}
+	case "det-cand2048":
+		return beacon.Sampler{Deterministic: true, Candidates: 2048}
+	case "optuna-search":
+		return beacon.Sampler{Candidates: 2048, LocalSearches: 10}
+	}
+	return beacon.Sampler{}
+}
