@@ -1,0 +1,92 @@
+package beacon_test
+
+import (
+	"context"
+	"math"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mabeam/mabeam/experiments"
+	"github.com/mabeam/mabeam/optimizer"
+)
+
+const teamConfig = `
+name: b
+seeds: [4]
+lm: {backend: sim, seed: 0}
+datasets:
+  - {name: arith, family: arithmetic, difficulty: 2, train: 8, val: 30, test: 60, metric: numeric}
+team:
+  agents:
+    - id: s1
+      model: {choices: [sim-small, sim-medium, sim-large]}
+      temperature: {low: 0, high: 1}
+      demos: {low: 0, high: 3}
+    - id: s2
+      role: planner
+      model: {choices: [sim-small, sim-medium]}
+    - id: c
+      role: critic
+      optional: true
+      model: sim-medium
+  topology: {choices: [mesh, chain, star]}
+  rounds: {low: 0, high: 2, default: 1}
+  aggregation: {choices: [majority, weighted]}
+optimizers:
+  - name: beacon
+budget:
+  trials: 24
+`
+
+// TestTeamResume: BEACON on a team space, resumed from any prefix of its
+// trials (a stored study), proposes exactly the trials an uninterrupted
+// run does: each ask is a pure function of the stored history, the
+// previous fit's hyperparameters (Trial.Data) included.
+func TestTeamResume(t *testing.T) {
+	c, err := experiments.Parse([]byte(teamConfig), "b.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts, err := c.Studies(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := sts[0]
+	full, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strip := func(ts []optimizer.Trial) []optimizer.Trial {
+		out := slices.Clone(ts)
+		for i := range out {
+			out[i].Start, out[i].Duration = time.Time{}, 0
+			if math.IsNaN(out[i].Value) {
+				out[i].Value = -1
+			}
+		}
+		return out
+	}
+	want := strip(full.Trials)
+	fitted := 0
+	for _, tr := range full.Trials {
+		if len(tr.Data) > 0 && string(tr.Data) != `{"random":true}` {
+			fitted++
+		}
+	}
+	if fitted < 10 {
+		t.Fatalf("only %d of %d trials came from the GP", fitted, len(full.Trials))
+	}
+	for _, cut := range []int{3, 9, 15, 23} {
+		p := *st.Problem
+		p.History = slices.Clone(full.Trials[:cut])
+		res, err := st.Opt.Optimize(context.Background(), &p, st.Budget)
+		if err != nil || !reflect.DeepEqual(strip(res.Trials), want) {
+			t.Fatalf("resumed after %d trials: the trials differ (%v)", cut, err)
+		}
+	}
+	if !full.BestOK || full.Best.Value < 0.5 {
+		t.Errorf("best %+v", full.Best)
+	}
+}
