@@ -84,6 +84,18 @@ func newAcq(g *gp, kind string, best, beta float64) *acq {
 	return a
 }
 
+// clone is a with scratch space of its own, for another goroutine.
+func (a *acq) clone() *acq {
+	c := *a
+	g := a.g
+	c.ks, c.dks, c.v, c.dist = make([]float64, g.n), make([]float64, g.n), make([]float64, g.n), make([]float64, g.d)
+	c.dmu, c.dvar = make([]float64, g.d), make([]float64, g.d)
+	if a.cgrad != nil {
+		c.cgrad = make([]float64, g.d)
+	}
+	return &c
+}
+
 // value is the acquisition at x; with grad non-nil it also fills the
 // gradient with respect to x (zero on categorical dimensions).
 func (a *acq) value(x, grad []float64) float64 {

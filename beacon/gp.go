@@ -3,7 +3,9 @@ package beacon
 import (
 	"errors"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -98,6 +100,10 @@ type gp struct {
 
 	evals int // loss evaluations, for the benchmark
 
+	// Scratch of loss, reused across the evaluations of a fit: the
+	// covariance matrix, and per pair the kernel and its derivative.
+	covBuf, kBuf, dkBuf []float64
+
 	// sq holds the per-dimension squared differences of every pair a ≤ b
 	// of training points, in pair order, d values each: they do not depend
 	// on the hyperparameters, so the fit computes them once.
@@ -150,32 +156,57 @@ func (g *gp) kernel(h *Hyper, a, b, buf []float64) float64 {
 }
 
 // covariance returns C = K + noise·I under h (its lower triangle), and,
-// when dk is not nil, fills it with s·m'(r²) of every pair (pair order)
-// for the gradient.
-func (g *gp) covariance(h *Hyper, dk []float64) blas64.Symmetric {
+// when dk is not nil, fills k and dk with s·m(r²) and s·m'(r²) of every
+// pair (pair order) for the gradient.
+func (g *gp) covariance(h *Hyper, k, dk []float64) blas64.Symmetric {
 	g.pairs()
-	c := blas64.Symmetric{Uplo: blas.Lower, N: g.n, Stride: g.n, Data: make([]float64, g.n*g.n)}
-	p := 0
-	for a := range g.n {
-		for b := a; b < g.n; b++ {
-			sq := g.sq[p*g.d : (p+1)*g.d]
-			r2 := 0.0
-			for i, v := range sq {
-				r2 += h.InvSqLengths[i] * v
-			}
-			k, d := matern52(r2)
-			v := h.Scale * k
-			if a == b {
-				v += h.Noise
-			}
-			c.Data[b*c.Stride+a] = v
-			if dk != nil {
-				dk[p] = h.Scale * d
-			}
-			p++
-		}
+	if len(g.covBuf) != g.n*g.n {
+		g.covBuf = make([]float64, g.n*g.n)
 	}
+	c := blas64.Symmetric{Uplo: blas.Lower, N: g.n, Stride: g.n, Data: g.covBuf}
+	g.rows(func(a0, a1 int) {
+		p := pairIndex(g.n, a0)
+		for a := a0; a < a1; a++ {
+			for b := a; b < g.n; b++ {
+				r2 := 0.0
+				for i, v := range g.sq[p*g.d : (p+1)*g.d] {
+					r2 += h.InvSqLengths[i] * v
+				}
+				kv, d := matern52(r2)
+				v := h.Scale * kv
+				if dk != nil {
+					k[p], dk[p] = v, h.Scale*d
+				}
+				if a == b {
+					v += h.Noise
+				}
+				c.Data[b*c.Stride+a] = v
+				p++
+			}
+		}
+	})
 	return c
+}
+
+// pairIndex is the index of pair (a, a) in pair order.
+func pairIndex(n, a int) int { return a*n - a*(a-1)/2 }
+
+// rows runs f on two fixed ranges of rows holding about half of the pairs
+// each, at once when there is more than one processor. The split does
+// not depend on the processor count, so sums over it are the same
+// everywhere.
+func (g *gp) rows(f func(a0, a1 int)) {
+	split := int(float64(g.n) * (1 - 1/math.Sqrt2))
+	if g.n < 64 || runtime.GOMAXPROCS(0) == 1 {
+		f(0, split)
+		f(split, g.n)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); f(0, split) }()
+	f(split, g.n)
+	wg.Wait()
 }
 
 // factor is the Cholesky factor of c (overwritten), with α = C⁻¹y and
@@ -235,17 +266,16 @@ func (g *gp) loss(raw, grad []float64) (float64, error) {
 	}
 	var dk []float64
 	if grad != nil {
-		dk = make([]float64, g.n*(g.n+1)/2)
-	}
-	c := g.covariance(&h, dk)
-	kdiag := make([]float64, 0, len(dk)) // the kernel values, before the factorisation overwrites them
-	if grad != nil {
-		for a := range g.n {
-			for b := a; b < g.n; b++ {
-				kdiag = append(kdiag, c.Data[b*c.Stride+a])
-			}
+		if len(g.dkBuf) != g.n*(g.n+1)/2 {
+			g.dkBuf, g.kBuf = make([]float64, g.n*(g.n+1)/2), make([]float64, 0, g.n*(g.n+1)/2)
 		}
+		dk = g.dkBuf
 	}
+	var kv []float64
+	if grad != nil {
+		kv = g.kBuf[:len(dk)]
+	}
+	c := g.covariance(&h, kv, dk)
 	l, alpha, logdet, ok := g.factor(c)
 	if !ok {
 		return math.Inf(1), errNotPD
@@ -266,25 +296,37 @@ func (g *gp) loss(raw, grad []float64) (float64, error) {
 	}
 	// d mll / dθ = ½ Σ_ab W_ab ∂C_ab/∂θ, W = ααᵀ − C⁻¹; C = K + noise·I
 	// with K_ab = s·m(r²_ab), so ∂K/∂log s = K, ∂K/∂log λ_i = s·m'·λ_i·D_abi.
-	gl := make([]float64, g.d+2)
-	p := 0
-	for a := range g.n {
-		for b := a; b < g.n; b++ {
-			w := alpha[a]*alpha[b] - inv.Data[b*inv.Stride+a]
-			k := kdiag[p]
-			if a == b {
-				k -= h.Noise
-				gl[g.d+1] += w * (h.Noise - minNoise)
-			} else {
-				w *= 2 // the symmetric pair
+	// Two partial sums over fixed halves of the pairs, added in order.
+	var parts [2][]float64
+	split := int(float64(g.n) * (1 - 1/math.Sqrt2))
+	g.rows(func(a0, a1 int) {
+		gl := make([]float64, g.d+2)
+		p := pairIndex(g.n, a0)
+		for a := a0; a < a1; a++ {
+			for b := a; b < g.n; b++ {
+				w := alpha[a]*alpha[b] - inv.Data[b*inv.Stride+a]
+				if a == b {
+					gl[g.d+1] += w * (h.Noise - minNoise)
+				} else {
+					w *= 2 // the symmetric pair
+				}
+				gl[g.d] += w * kv[p]
+				wd := w * dk[p]
+				for i, v := range g.sq[p*g.d : (p+1)*g.d] {
+					gl[i] += wd * h.InvSqLengths[i] * v
+				}
+				p++
 			}
-			gl[g.d] += w * k
-			wd := w * dk[p]
-			for i, v := range g.sq[p*g.d : (p+1)*g.d] {
-				gl[i] += wd * h.InvSqLengths[i] * v
-			}
-			p++
 		}
+		if a0 < split {
+			parts[0] = gl
+		} else {
+			parts[1] = gl
+		}
+	})
+	gl := parts[0]
+	for i, v := range parts[1] {
+		gl[i] += v
 	}
 	for i := range grad {
 		grad[i] = -(0.5*gl[i] + pg[i])
@@ -362,11 +404,12 @@ func (g *gp) fit(start Hyper) error {
 // setHyper fixes the hyperparameters and factorises the covariance.
 func (g *gp) setHyper(h Hyper) error {
 	g.h = h
-	l, alpha, _, ok := g.factor(g.covariance(&h, nil))
+	l, alpha, _, ok := g.factor(g.covariance(&h, nil, nil))
 	if !ok {
 		return errNotPD
 	}
 	g.l, g.alpha = l, alpha
+	g.covBuf = nil // g.l holds it now
 	return nil
 }
 

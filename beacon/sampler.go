@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/mabeam/mabeam/optimizer"
 	"github.com/mabeam/mabeam/space"
@@ -296,38 +298,75 @@ func canon(sp *space.Space, enc *space.Encoder, x []float64) ([]float64, bool) {
 func (s Sampler) maximise(ac *acq, sp *space.Space, enc *space.Encoder, dims []space.Dim, bestX []float64, r *rand.Rand) ([]float64, float64) {
 	d := len(dims)
 	type cand struct {
-		x []float64
-		v float64
+		x  []float64
+		v  float64
+		ok bool
 	}
-	var cands []cand
 	pts := halton(s.Candidates, d, r)
-	for i := range s.Candidates {
-		x, ok := canon(sp, enc, pts[i*d:(i+1)*d])
-		if !ok {
-			continue
+	cands := make([]cand, s.Candidates)
+	parallel(ac, s.Candidates, func(a *acq, i int) {
+		if x, ok := canon(sp, enc, pts[i*d:(i+1)*d]); ok {
+			cands[i] = cand{x, a.value(x, nil), true}
 		}
-		cands = append(cands, cand{x, ac.value(x, nil)})
-	}
+	})
+	cands = slices.DeleteFunc(cands, func(c cand) bool { return !c.ok })
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].v > cands[j].v })
 	starts := [][]float64{bestX}
 	for i := 0; i < len(cands) && len(starts) < s.LocalSearches+1; i++ {
 		starts = append(starts, cands[i].x)
 	}
+	// Each local search draws from its own stream, seeded in order, so
+	// the result does not depend on how they are scheduled.
+	rngs := make([]*rand.Rand, len(starts))
+	for i := range rngs {
+		rngs[i] = rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
+	}
+	found := make([]cand, len(starts))
+	parallel(ac, len(starts), func(a *acq, i int) {
+		x, v := s.local(a, sp, enc, dims, slices.Clone(starts[i]), rngs[i])
+		found[i] = cand{x, v, true}
+	})
 	var bx []float64
 	bv := math.Inf(-1)
 	if len(cands) > 0 {
 		bx, bv = cands[0].x, cands[0].v
 	}
-	for _, x0 := range starts {
-		x, v := s.local(ac, sp, enc, dims, slices.Clone(x0), r)
-		if v > bv {
-			bx, bv = x, v
+	for _, f := range found { // in order: the first best wins
+		if f.v > bv {
+			bx, bv = f.x, f.v
 		}
 	}
 	if bx == nil { // no candidate met the constraints
 		bx = bestX
 	}
 	return bx, bv
+}
+
+// parallel runs work(a, i) for i in [0, n) on up to GOMAXPROCS goroutines,
+// each with its own copy of the acquisition's scratch space.
+func parallel(ac *acq, n int, work func(a *acq, i int)) {
+	w := min(runtime.GOMAXPROCS(0), n)
+	if w <= 1 {
+		for i := range n {
+			work(ac, i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for k := range w {
+		a := ac
+		if k > 0 {
+			a = ac.clone()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := k; i < n; i += w {
+				work(a, i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // local improves x by coordinate rounds until no round gains.
