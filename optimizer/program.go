@@ -30,8 +30,11 @@ type Program struct {
 
 // AgentProgram is one agent's materials.
 type AgentProgram struct {
-	Demos []Demo   `json:",omitempty"`
-	Rules []string `json:",omitempty"`
+	// Instruction, if set, replaces the instruction the assignment selects
+	// (an optimizer's proposal, e.g. BEACON's).
+	Instruction string   `json:",omitempty"`
+	Demos       []Demo   `json:",omitempty"`
+	Rules       []string `json:",omitempty"`
 }
 
 // Demo is a worked example an agent shows: a train example's question, its
@@ -60,7 +63,7 @@ func (p Program) Clone() Program {
 	if p.Agents != nil {
 		c.Agents = make(map[string]AgentProgram, len(p.Agents))
 		for id, a := range p.Agents {
-			c.Agents[id] = AgentProgram{Demos: slices.Clone(a.Demos), Rules: slices.Clone(a.Rules)}
+			c.Agents[id] = AgentProgram{Instruction: a.Instruction, Demos: slices.Clone(a.Demos), Rules: slices.Clone(a.Rules)}
 		}
 	}
 	return c
@@ -125,6 +128,9 @@ func (e *TeamEvaluator) spec(p Program) (team.Spec, error) {
 			a.Demos[k] = d.prompt()
 		}
 		a.Rules = slices.Clone(own.Rules)
+		if own.Instruction != "" {
+			a.Instruction = own.Instruction
+		}
 	}
 	return spec, nil
 }

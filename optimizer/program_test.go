@@ -54,7 +54,8 @@ func TestProgramContract(t *testing.T) {
 	own := prog.Clone()
 	demo := optimizer.Demo{Example: p.Train[0].ID, Question: p.Train[0].Question, Answer: p.Train[0].Answer,
 		Output: "Reasoning: counted twice.\nAnswer: " + p.Train[0].Answer}
-	own.Agents["a1"] = optimizer.AgentProgram{Demos: []optimizer.Demo{demo}, Rules: []string{"Check the arithmetic twice."}}
+	own.Agents["a1"] = optimizer.AgentProgram{Instruction: "Add up every quantity before you answer.",
+		Demos: []optimizer.Demo{demo}, Rules: []string{"Check the arithmetic twice."}}
 	tm, err := ev.Build(res.Trials[0].Params)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +68,7 @@ func TestProgramContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	sys := r1.Results[0].Trace[0].Messages[0].Content
-	for _, want := range []string{"Check the arithmetic twice.", "Reasoning: counted twice."} {
+	for _, want := range []string{"Check the arithmetic twice.", "Reasoning: counted twice.", "### Instruction\nAdd up every quantity before you answer."} {
 		if !strings.Contains(sys, want) {
 			t.Errorf("agent a1's system message lacks %q:\n%s", want, sys)
 		}
