@@ -93,7 +93,7 @@ type Trial struct {
 	// "random", "simba step 3").
 	Note string
 	// Split is the split Value was measured on: SplitTrain (a mini-batch
-	// an optimizer learns from), SplitVal or SplitTest; "" when not known
+	// an optimizer learns from), SplitVal, SplitValBatch or SplitTest; "" when not known
 	// (ask/tell), which counts as validation. Only validation scores
 	// compete for the best.
 	Split string
@@ -123,6 +123,10 @@ const (
 	SplitTrain = "train"
 	SplitVal   = "val"
 	SplitTest  = "test"
+	// SplitValBatch is a mini-batch of the validation split (BEACON's
+	// MIPROv2-style trials on a large validation split): a noisy estimate,
+	// which does not compete for the best.
+	SplitValBatch = "val-batch"
 )
 
 // Validation reports whether the trial's Value is a validation score (or

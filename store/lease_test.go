@@ -169,15 +169,24 @@ func TestTrialLineage(t *testing.T) {
 		got[0].Data != nil || string(got[1].Data) != `{"rollouts":[1,2]}` {
 		t.Fatalf("trials %+v, %v", got, err)
 	}
+	// A validation mini-batch trial is stored and read back, and competes
+	// no more than a train one.
+	vb := optimizer.Trial{Number: 2, State: optimizer.Complete, Value: 0.95, Split: optimizer.SplitValBatch}
+	if err := s.InsertTrials(ctx, st.ID, []TrialRecord{{Trial: vb}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = s.Trials(ctx, st.ID); len(got) != 3 || got[2].Split != optimizer.SplitValBatch {
+		t.Fatalf("trials %+v", got)
+	}
 	// The train mini-batch score is higher, but only validation competes.
 	if b, ok := optimizer.Best(got, optimizer.Maximize); !ok || b.Number != 0 {
 		t.Errorf("best %+v, want trial 0 (the validation one)", b)
 	}
-	self := 2
+	self := 3
 	for _, bad := range []optimizer.Trial{
-		{Number: 2, State: optimizer.Complete, Value: 1, Split: "dev"},
-		{Number: 2, State: optimizer.Complete, Value: 1, Parent: &self},
-		{Number: 2, State: optimizer.Complete, Value: 1, Data: json.RawMessage("{oops")},
+		{Number: 3, State: optimizer.Complete, Value: 1, Split: "dev"},
+		{Number: 3, State: optimizer.Complete, Value: 1, Parent: &self},
+		{Number: 3, State: optimizer.Complete, Value: 1, Data: json.RawMessage("{oops")},
 	} {
 		if err := s.InsertTrials(ctx, st.ID, []TrialRecord{{Trial: bad}}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("trial %+v: %v, want ErrInvalid", bad, err)

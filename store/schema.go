@@ -239,7 +239,89 @@ CREATE TABLE test_results (
 `
 
 // schemaV3 adds the optimizer's own data kept with a trial (SIMBA's
-// rollout trajectories), which a resumed study reads back.
+// rollout trajectories, BEACON's fitted hyperparameters), which a resumed
+// study reads back, and the split 'val-batch' (a mini-batch of the
+// validation split, which does not compete for the best). The CHECK on
+// split changes, so trials and its children are rebuilt as in version 2.
 const schemaV3 = `
-ALTER TABLE trials ADD COLUMN data TEXT;
+CREATE TABLE trials_v3 (
+	study_id        INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+	number          INTEGER NOT NULL CHECK (number >= 0),
+	state           TEXT    NOT NULL CHECK (state IN ('running', 'complete', 'fail', 'pruned', 'stopped')),
+	value           REAL,
+	batch           INTEGER NOT NULL DEFAULT 0,
+	calls           INTEGER NOT NULL DEFAULT 0,
+	tokens          INTEGER NOT NULL DEFAULT 0,
+	cost_usd        REAL    NOT NULL DEFAULT 0,
+	billed_cost_usd REAL    NOT NULL DEFAULT 0,
+	started_at      TEXT,
+	duration_s      REAL    NOT NULL DEFAULT 0,
+	error           TEXT    NOT NULL DEFAULT '',
+	note            TEXT    NOT NULL DEFAULT '',
+	params          TEXT    NOT NULL DEFAULT '{}',
+	split           TEXT    NOT NULL DEFAULT '' CHECK (split IN ('', 'train', 'val', 'val-batch', 'test')),
+	parent          INTEGER,
+	strategy        TEXT    NOT NULL DEFAULT '',
+	step            INTEGER NOT NULL DEFAULT 0,
+	program         TEXT,
+	data            TEXT,
+	PRIMARY KEY (study_id, number)
+);
+INSERT INTO trials_v3 (study_id, number, state, value, batch, calls, tokens, cost_usd, billed_cost_usd,
+	started_at, duration_s, error, note, params, split, parent, strategy, step, program)
+	SELECT study_id, number, state, value, batch, calls, tokens, cost_usd, billed_cost_usd,
+	started_at, duration_s, error, note, params, split, parent, strategy, step, program FROM trials;
+
+CREATE TABLE trial_params_v3 (
+	study_id  INTEGER NOT NULL,
+	number    INTEGER NOT NULL,
+	name      TEXT    NOT NULL,
+	kind      TEXT    NOT NULL CHECK (kind IN ('float', 'int', 'string', 'bool', 'json')),
+	value     TEXT    NOT NULL,
+	value_num REAL,
+	PRIMARY KEY (study_id, number, name),
+	FOREIGN KEY (study_id, number) REFERENCES trials_v3 (study_id, number) ON DELETE CASCADE
+) WITHOUT ROWID;
+INSERT INTO trial_params_v3 SELECT * FROM trial_params;
+
+CREATE TABLE agent_metrics_v3 (
+	study_id        INTEGER NOT NULL,
+	number          INTEGER NOT NULL,
+	agent           TEXT    NOT NULL,
+	role            TEXT    NOT NULL DEFAULT '',
+	model           TEXT    NOT NULL DEFAULT '',
+	accuracy        REAL,
+	round0_accuracy REAL,
+	calls           INTEGER NOT NULL DEFAULT 0,
+	tokens          INTEGER NOT NULL DEFAULT 0,
+	cost_usd        REAL    NOT NULL DEFAULT 0,
+	agreement       REAL,
+	contribution    REAL,
+	PRIMARY KEY (study_id, number, agent),
+	FOREIGN KEY (study_id, number) REFERENCES trials_v3 (study_id, number) ON DELETE CASCADE
+) WITHOUT ROWID;
+INSERT INTO agent_metrics_v3 SELECT * FROM agent_metrics;
+
+CREATE TABLE example_results_v3 (
+	study_id INTEGER NOT NULL,
+	number   INTEGER NOT NULL,
+	example  TEXT    NOT NULL,
+	score    REAL,
+	answer   TEXT    NOT NULL DEFAULT '',
+	calls    INTEGER NOT NULL DEFAULT 0,
+	tokens   INTEGER NOT NULL DEFAULT 0,
+	cost_usd REAL    NOT NULL DEFAULT 0,
+	PRIMARY KEY (study_id, number, example),
+	FOREIGN KEY (study_id, number) REFERENCES trials_v3 (study_id, number) ON DELETE CASCADE
+) WITHOUT ROWID;
+INSERT INTO example_results_v3 SELECT * FROM example_results;
+
+DROP TABLE trial_params;
+DROP TABLE agent_metrics;
+DROP TABLE example_results;
+DROP TABLE trials;
+ALTER TABLE trials_v3 RENAME TO trials;
+ALTER TABLE trial_params_v3 RENAME TO trial_params;
+ALTER TABLE agent_metrics_v3 RENAME TO agent_metrics;
+ALTER TABLE example_results_v3 RENAME TO example_results;
 `

@@ -115,9 +115,9 @@ func (s *Store) InsertTrials(ctx context.Context, studyID int64, recs []TrialRec
 // checkLineage checks the split and parent of t.
 func checkLineage(t *optimizer.Trial) error {
 	switch t.Split {
-	case "", optimizer.SplitTrain, optimizer.SplitVal, optimizer.SplitTest:
+	case "", optimizer.SplitTrain, optimizer.SplitVal, optimizer.SplitValBatch, optimizer.SplitTest:
 	default:
-		return fmt.Errorf("split %q is not %q, %q, %q or empty", t.Split, optimizer.SplitTrain, optimizer.SplitVal, optimizer.SplitTest)
+		return fmt.Errorf("split %q is not %q, %q, %q, %q or empty", t.Split, optimizer.SplitTrain, optimizer.SplitVal, optimizer.SplitValBatch, optimizer.SplitTest)
 	}
 	if t.Parent != nil && (*t.Parent < 0 || *t.Parent >= t.Number) {
 		return fmt.Errorf("parent %d is not an earlier trial", *t.Parent)
