@@ -5,13 +5,16 @@ import "github.com/mabeam/mabeam/optimizer"
 func init() {
 	optimizer.RegisterSampler("beacon", Sampler{})
 	optimizer.Register("beacon", func(settings map[string]any) (optimizer.Optimizer, error) {
-		var s Sampler
+		var s Settings
 		if err := optimizer.DecodeSettings(settings, &s); err != nil {
 			return nil, err
 		}
-		if _, err := s.settings(0); err != nil {
+		if _, err := s.Sampler.settings(0); err != nil {
 			return nil, err
 		}
-		return &optimizer.Search{Sampler: s, Note: "beacon"}, nil
+		if _, err := s.resolved(0); err != nil {
+			return nil, err
+		}
+		return &Compiler{Settings: s}, nil
 	})
 }
