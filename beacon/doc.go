@@ -1,10 +1,46 @@
-// Package beacon is BEACON's Bayesian optimiser: a Gaussian process on a
-// space's encoding and an acquisition function, for any space.Space. It is
-// registered as the ask/tell sampler "beacon" (`experiment ask --sampler
-// beacon`) and as the optimizer "beacon", which searches a team space with
-// it, each trial on the validation split. (The team compiler shaped like
-// DSPy's MIPROv2, which searches per-agent instructions and demo sets on
-// top of it, comes with the rest of issue 10.)
+// Package beacon is BEACON: a Bayesian optimiser for any space.Space (a
+// Gaussian process and an acquisition function: Sampler, registered as the
+// ask/tell sampler "beacon", `experiment ask --sampler beacon`), and the
+// team compiler built on it (Compiler, registered as the optimizer
+// "beacon").
+//
+// # The team compiler
+//
+// Shaped like DSPy's MIPROv2 (dspy/teleprompt/mipro_optimizer_v2.py), for
+// every agent of a team:
+//
+//   - Trial 0 ("bootstrap", train) runs the baseline on the train split
+//     with traces: each agent's last reply on an example it got right is a
+//     demo candidate. A model (Problem.Model; ProposalModel, else the
+//     baseline's first agent's) then proposes n − 1 instruction candidates
+//     per agent (prompt.TaskProposeInstruction) grounded in a summary of
+//     the data, the team, three of the agent's bootstrapped demos and a
+//     random tip; candidate 0 is the agent's own instruction. The
+//     proposals' calls are charged to trial 0, and its Data keeps the demo
+//     candidates and the instructions, so a resumed study makes no call
+//     again.
+//   - Each agent has n demo sets, DSPy's scheme: zero-shot, labelled only
+//     (MaxLabeledDemos gold answers), the bootstrap in train order, then
+//     shuffled bootstraps of random sizes up to MaxBootstrappedDemos.
+//   - The GP searches the team space (its instruction and demo-count
+//     variables fixed at the baseline's: the materials replace them) with,
+//     per agent, a choice of instruction candidate and of demo set, active
+//     with the agent. The first search trial is the baseline as it is.
+//   - With more than 50 validation examples, each search trial is scored on
+//     a mini-batch of 35 (split "val-batch", which does not compete for the
+//     best), and every 5 trials and at the end the configuration of best
+//     mean mini-batch score not yet fully scored goes on the full split
+//     ("full"); otherwise every trial is on the full split. The best full
+//     validation score is the result.
+//   - Presets light, medium, heavy: n = 6, 12, 18; the trials
+//     max(2·M·log2 n, 1.5·n), M = 2 × the agents, under a trials budget,
+//     and as many as the budget allows under a calls or cost budget. A
+//     reserve for one full evaluation is kept.
+//   - Every trial is stored with its program (instructions and demos
+//     included) and its point of the search space (Trial.Data); a resumed
+//     study replays its stored trials and continues exactly.
+//
+// # The Bayesian optimiser
 //
 // It follows Optuna 4's GPSampler (optuna/_gp), written anew on gonum:
 //
