@@ -289,15 +289,19 @@ func TestSecondResumeRefused(t *testing.T) {
 	}
 }
 
-// TestSIMBAResume: a SIMBA study killed (SIGKILL) at random moments and
-// resumed ends with the same trial table, programs and rollout data
-// included, as an uninterrupted run: SIMBA rebuilds its pool, winners and
-// random streams from the stored trials. Every other kill runs with the LM
-// cache on (the table is the same: it records nominal costs).
-// MABEAM_SIMBA_KILLS=N makes N kills (3 without it; `make reliability`
-// makes 20).
-func TestSIMBAResume(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv("MABEAM_SIMBA_KILLS"))
+// TestSIMBAResume and TestBEACONResume: a study of the optimizer killed
+// (SIGKILL) at random moments and resumed ends with the same trial table,
+// programs and optimizer data included, as an uninterrupted run: SIMBA
+// and BEACON rebuild their state and random streams from the stored
+// trials. Every other kill runs with the LM cache on (the table is the
+// same: it records nominal costs). MABEAM_OPTIMIZER_KILLS=N makes N kills
+// of each (3 without it; `make reliability` makes 20).
+func TestSIMBAResume(t *testing.T) { killResume(t, "simba") }
+
+func TestBEACONResume(t *testing.T) { killResume(t, "beacon") }
+
+func killResume(t *testing.T, name string) {
+	n, _ := strconv.Atoi(os.Getenv("MABEAM_OPTIMIZER_KILLS"))
 	if n <= 0 {
 		n = 3
 	}
@@ -305,12 +309,12 @@ func TestSIMBAResume(t *testing.T) {
 		t.Skip("runs the CLI")
 	}
 	dir := t.TempDir()
-	cfg := filepath.Join("testdata", "simba.yaml")
+	cfg := filepath.Join("testdata", name+".yaml")
 	data, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cached := filepath.Join(dir, "simba-cache.yaml")
+	cached := filepath.Join(dir, name+"-cache.yaml")
 	if err := os.WriteFile(cached, bytes.Replace(data, []byte("  seed: 3\n"), []byte("  seed: 3\n  cache: true\n"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -363,5 +367,5 @@ func TestSIMBAResume(t *testing.T) {
 		}
 	}
 	t.Logf("%d kills (%d before the end); uninterrupted runs %v (cache off), %v (cache on)", n, mid,
-		took[filepath.Join("testdata", "simba.yaml")].Round(time.Millisecond), took[cached].Round(time.Millisecond))
+		took[filepath.Join("testdata", name+".yaml")].Round(time.Millisecond), took[cached].Round(time.Millisecond))
 }
