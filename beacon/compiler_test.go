@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/mabeam/mabeam/beacon"
-	"github.com/mabeam/mabeam/experiments"
 	"github.com/mabeam/mabeam/optimizer"
 )
 
@@ -22,15 +21,7 @@ func TestCompiler(t *testing.T) {
 	cfg := strings.Replace(teamConfig, "val: 30", "val: 100", 1)
 	cfg = strings.Replace(cfg, "train: 8", "train: 32", 1)
 	cfg = strings.Replace(cfg, "trials: 40", "calls: 9000", 1)
-	c, err := experiments.Parse([]byte(cfg), "b.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sts, err := c.Studies(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := sts[0]
+	st := teamStudy(t, cfg)
 	res, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
 	if err != nil {
 		t.Fatal(err)

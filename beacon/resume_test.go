@@ -47,15 +47,7 @@ budget:
 // each ask is a pure function of the stored history, the previous fit's
 // hyperparameters (Trial.Data) included.
 func TestTeamResume(t *testing.T) {
-	c, err := experiments.Parse([]byte(teamConfig), "b.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sts, err := c.Studies(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := sts[0]
+	st := teamStudy(t, teamConfig)
 	full, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
 	if err != nil {
 		t.Fatal(err)
@@ -97,4 +89,18 @@ func strip(ts []optimizer.Trial) []optimizer.Trial {
 		}
 	}
 	return out
+}
+
+// teamStudy compiles a config's first study.
+func teamStudy(t *testing.T, cfg string) *experiments.Study {
+	t.Helper()
+	c, err := experiments.Parse([]byte(cfg), "b.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts, err := c.Studies(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sts[0]
 }
