@@ -100,6 +100,11 @@ type gp struct {
 
 	evals int // loss evaluations, for the benchmark
 
+	// The factor and α of the latest loss evaluation with a gradient, at
+	// hyperparameters lastH.
+	last, lastAlpha []float64
+	lastH           Hyper
+
 	// Scratch of loss, reused across the evaluations of a fit: the
 	// covariance matrix, and per pair the kernel and its derivative.
 	covBuf, kBuf, dkBuf []float64
@@ -290,6 +295,11 @@ func (g *gp) loss(raw, grad []float64) (float64, error) {
 	if grad == nil {
 		return -(mll + lp), nil
 	}
+	// Keep the factor (Potri overwrites it): a fit that ends here needs
+	// no factorisation again (setHyper).
+	g.last = g.last[:0]
+	g.last = append(g.last, l.Data...)
+	g.lastH, g.lastAlpha = h, alpha
 	inv, ok := lapack64.Potri(l) // C⁻¹, its lower triangle
 	if !ok {
 		return math.Inf(1), errNotPD
@@ -404,6 +414,12 @@ func (g *gp) fit(start Hyper) error {
 // setHyper fixes the hyperparameters and factorises the covariance.
 func (g *gp) setHyper(h Hyper) error {
 	g.h = h
+	if g.last != nil && len(g.last) == g.n*g.n && sameHyper(&h, &g.lastH) {
+		g.l = blas64.Triangular{Uplo: blas.Lower, Diag: blas.NonUnit, N: g.n, Stride: g.n, Data: g.last}
+		g.alpha, g.last = g.lastAlpha, nil
+		return nil
+	}
+	g.last = nil
 	l, alpha, _, ok := g.factor(g.covariance(&h, nil, nil))
 	if !ok {
 		return errNotPD
@@ -411,6 +427,10 @@ func (g *gp) setHyper(h Hyper) error {
 	g.l, g.alpha = l, alpha
 	g.covBuf = nil // g.l holds it now
 	return nil
+}
+
+func sameHyper(a, b *Hyper) bool {
+	return a.Scale == b.Scale && a.Noise == b.Noise && slices.Equal(a.InvSqLengths, b.InvSqLengths)
 }
 
 // posterior returns the mean and variance of f at x.
