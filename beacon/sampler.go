@@ -104,6 +104,20 @@ func (s Sampler) settings(d int) (Sampler, error) {
 	return s, nil
 }
 
+var _ optimizer.ConfigurableSampler = Sampler{}
+
+// Configure implements optimizer.ConfigurableSampler: s with settings
+// (the JSON names of its fields) applied.
+func (s Sampler) Configure(settings map[string]any) (optimizer.Sampler, error) {
+	if err := optimizer.DecodeSettings(settings, &s); err != nil {
+		return nil, err
+	}
+	if _, err := s.settings(0); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // Sample implements optimizer.Sampler.
 func (s Sampler) Sample(sp *space.Space, d optimizer.Direction, history []optimizer.Trial, r *rand.Rand) (space.Assignment, error) {
 	a, _, err := s.SampleData(sp, d, history, r)

@@ -118,6 +118,31 @@ func LookupSampler(name string) (Sampler, error) {
 	return s, nil
 }
 
+// A ConfigurableSampler takes settings (as decoded from JSON; unknown keys
+// are errors), as beacon's sampler does.
+type ConfigurableSampler interface {
+	Sampler
+	Configure(settings map[string]any) (Sampler, error)
+}
+
+// SamplerWith returns the sampler registered as name with settings
+// applied; a sampler that takes none refuses any.
+func SamplerWith(name string, settings map[string]any) (Sampler, error) {
+	s, err := LookupSampler(name)
+	if err != nil || len(settings) == 0 {
+		return s, err
+	}
+	cs, ok := s.(ConfigurableSampler)
+	if !ok {
+		return nil, fmt.Errorf("optimizer: sampler %q takes no settings", name)
+	}
+	c, err := cs.Configure(settings)
+	if err != nil {
+		return nil, fmt.Errorf("optimizer: sampler %q: %w", name, err)
+	}
+	return c, nil
+}
+
 // SamplerNames lists the registered samplers in sorted order.
 func SamplerNames() []string {
 	smpMu.RLock()

@@ -104,15 +104,16 @@ func canonicalSpace(raw string) ([]byte, *space.Space, error) {
 
 func newAskCmd() *cobra.Command {
 	var (
-		db, name, spaceJSON, sampler, direction string
-		seed                                    uint64
+		db, name, spaceJSON, sampler, direction, settingsJSON string
+		seed                                                  uint64
 	)
 	c := &cobra.Command{
 		Use:   "ask",
 		Short: "Propose the next trial of a black-box study (state kept in the store)",
 		Long: "ask prints {\"trial\":N,\"params\":{...}}: evaluate the params yourself, then report the\n" +
 			"value with 'experiment tell'. The first ask creates the study; later asks must give the\n" +
-			"same space, sampler, seed and direction.",
+			"same space, sampler, sampler settings, seed and direction. --sampler-settings passes the\n" +
+			"sampler's settings as a JSON object, e.g. '{\"deterministic\": true}' for beacon.",
 		Example: `  experiment ask --db s.db --study branin --seed 0 --direction minimize --sampler random \
     --space '{"x":{"type":"float","low":-5,"high":10},"y":{"type":"float","low":0,"high":15}}'`,
 		Args: noArgs,
@@ -127,7 +128,16 @@ func newAskCmd() *cobra.Command {
 			if err != nil {
 				return usagef("--direction: %v", err)
 			}
-			smp, err := optimizer.LookupSampler(sampler)
+			var settings map[string]any
+			var settingsCanon []byte
+			if settingsJSON != "" {
+				if err := json.Unmarshal([]byte(settingsJSON), &settings); err != nil || settings == nil {
+					return usagef("--sampler-settings is not a JSON object: %s", settingsJSON)
+				}
+				b, _ := json.Marshal(map[string]any{"sampler_settings": settings})
+				settingsCanon = b
+			}
+			smp, err := optimizer.SamplerWith(sampler, settings)
 			if err != nil {
 				return usagef("--sampler: %v", err)
 			}
@@ -143,7 +153,7 @@ func newAskCmd() *cobra.Command {
 			defer s.Close()
 			rec, err := s.Study(ctx, name)
 			if errors.Is(err, store.ErrNotFound) {
-				rec, err = s.CreateStudy(ctx, store.Study{Name: name, Seed: seed, Direction: dir, Sampler: sampler, Space: canon})
+				rec, err = s.CreateStudy(ctx, store.Study{Name: name, Seed: seed, Direction: dir, Sampler: sampler, Space: canon, Config: settingsCanon})
 				if errors.Is(err, store.ErrExists) { // another process created it first
 					rec, err = s.Study(ctx, name)
 				}
@@ -153,6 +163,9 @@ func newAskCmd() *cobra.Command {
 			}
 			if err := sameStudy(rec, canon, sampler, seed, dir); err != nil {
 				return err
+			}
+			if string(rec.Config) != string(settingsCanon) {
+				return usagef("study %q was created with other sampler settings: %s (this ask gives %s)", rec.Name, orNone(rec.Config), orNone(settingsCanon))
 			}
 			// Two concurrent asks may pick the same number; the store's
 			// uniqueness makes one of them retry with the next.
@@ -187,7 +200,15 @@ func newAskCmd() *cobra.Command {
 	f.StringVar(&sampler, "sampler", "random", "sampler: "+fmt.Sprint(optimizer.SamplerNames()))
 	f.Uint64Var(&seed, "seed", 0, "study seed")
 	f.StringVar(&direction, "direction", "minimize", "minimize or maximize")
+	f.StringVar(&settingsJSON, "sampler-settings", "", "the sampler's settings as a JSON object")
 	return c
+}
+
+func orNone(b []byte) string {
+	if len(b) == 0 {
+		return "none"
+	}
+	return string(b)
 }
 
 func sameStudy(rec store.Study, canon []byte, sampler string, seed uint64, dir optimizer.Direction) error {

@@ -144,6 +144,11 @@ func TestExitCodes(t *testing.T) {
 			{"--db not SQLite", ask(text, "s"), 2, "is not an SQLite database", unchanged(text, csv)},
 			{"--db damaged", ask(damaged, "s"), 2, "damaged store", nil},
 			{"study without a complete trial", ask(bb, "untold"), 0, "", nil},
+			{"sampler settings", ask(bb, "det", "--sampler", "beacon", "--sampler-settings", `{"deterministic": true}`), 0, "", nil},
+			{"other sampler settings", ask(bb, "det", "--sampler", "beacon"), 2, "other sampler settings", nil},
+			{"unknown sampler setting", ask(bb, "typo", "--sampler", "beacon", "--sampler-settings", `{"determinstic": true}`), 2, `unknown field "determinstic"`, nil},
+			{"settings for a sampler without any", ask(bb, "r", "--sampler-settings", `{"a": 1}`), 2, "takes no settings", nil},
+			{"settings not an object", ask(bb, "r", "--sampler", "beacon", "--sampler-settings", `[1]`), 2, "not a JSON object", nil},
 		},
 		"tell": {
 			{"success", tell("0", "1.5"), 0, "", nil},
