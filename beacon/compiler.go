@@ -596,12 +596,10 @@ func (r *compiler) search() error {
 			return err
 		}
 		pd, _ := json.Marshal(trialData{Point: mustJSON(stats[best].pt)})
-		t, _, err := r.trial(optimizer.TrialSpec{Program: prog, Examples: val, Split: optimizer.SplitVal, Strategy: StrategyFull,
-			Note: "beacon: the best configuration so far on the full validation split"}, func(*evaluation.Report) (json.RawMessage, error) { return pd, nil }, true, optimizer.Usage{})
-		if err != nil {
+		if _, _, err := r.trial(optimizer.TrialSpec{Program: prog, Examples: val, Split: optimizer.SplitVal, Strategy: StrategyFull,
+			Note: "beacon: the best configuration so far on the full validation split"}, func(*evaluation.Report) (json.RawMessage, error) { return pd, nil }, true, optimizer.Usage{}); err != nil {
 			return err
 		}
-		_ = t
 		stats[best].full = true
 		return nil
 	}
