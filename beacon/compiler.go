@@ -169,7 +169,6 @@ type compiler struct {
 	ext    *space.Space
 	cpe    float64 // the highest calls per example seen
 	kpe    float64 // and cost
-	hold   bool    // the next trial is committed by its caller
 	// unbounded: no num_trials setting and a calls or cost budget, which
 	// alone ends the search.
 	unbounded bool
@@ -207,27 +206,16 @@ func (r *compiler) rng(purpose, k int) *rand.Rand {
 
 // trial runs the next trial within the budget (less the final full
 // evaluation's reserve unless final), or replays it from the history.
-func (r *compiler) trial(s optimizer.TrialSpec, data func(*evaluation.Report) (json.RawMessage, error), final bool, u optimizer.Usage) (optimizer.Trial, *evaluation.Report, error) {
+func (r *compiler) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error), final bool) (optimizer.Trial, *evaluation.Report, error) {
 	s.Number = r.next
-	left, ok := r.b.Remaining(r.res.Spent)
-	if !ok {
-		return optimizer.Trial{}, nil, errBudget
-	}
+	var keep optimizer.Reserve
 	if !final {
 		v := float64(len(r.p.Val))
-		if r.b.Calls > 0 {
-			if left.Calls -= int64(math.Ceil(r.cpe * v)); left.Calls <= u.Calls {
-				return optimizer.Trial{}, nil, errBudget
-			}
-		}
-		if r.b.Cost > 0 {
-			if left.Cost -= r.kpe * v; left.Cost <= u.Cost {
-				return optimizer.Trial{}, nil, errBudget
-			}
-		}
-		if r.b.Trials > 0 && r.res.Spent.Trials+2 > r.b.Trials {
-			return optimizer.Trial{}, nil, errBudget
-		}
+		keep = optimizer.Reserve{Calls: int64(math.Ceil(r.cpe * v)), Cost: r.kpe * v, Trials: 1}
+	}
+	left, ok := r.b.Room(r.res.Spent, keep, optimizer.Usage{})
+	if !ok {
+		return optimizer.Trial{}, nil, errBudget
 	}
 	if s.Number < len(r.p.History) {
 		t := r.p.History[s.Number]
@@ -241,25 +229,18 @@ func (r *compiler) trial(s optimizer.TrialSpec, data func(*evaluation.Report) (j
 	if err := r.ctx.Err(); err != nil {
 		return optimizer.Trial{}, nil, err
 	}
-	if r.b.Calls > 0 {
-		left.Calls = max(left.Calls-u.Calls, 1)
-	}
-	if r.b.Cost > 0 {
-		left.Cost = max(left.Cost-u.Cost, 1e-12)
-	}
 	s.Options.Limit = left
 	t, rep, err := optimizer.Run(r.ctx, r.p, s)
 	if err != nil {
 		return t, rep, err
 	}
-	t.Charge(u)
 	if data != nil {
-		if t.Data, err = data(rep); err != nil {
+		if t.Data, err = data(&t, rep); err != nil {
 			return t, rep, err
 		}
 	}
 	r.account(t)
-	if r.p.OnTrial != nil && !r.hold {
+	if r.p.OnTrial != nil {
 		if err := r.p.OnTrial(r.ctx, t, rep); err != nil {
 			return t, rep, err
 		}
@@ -306,11 +287,10 @@ func (r *compiler) run(settings Settings) error {
 // proposals, charged to it.
 func (r *compiler) bootstrap() error {
 	train := r.p.Train
-	var u optimizer.Usage
 	spec := optimizer.TrialSpec{Program: r.base, Examples: train, Split: optimizer.SplitTrain, Strategy: StrategyBootstrap,
 		Note: "beacon bootstrap: the baseline on train, and the instruction proposals", Options: optimizer.EvalOptions{KeepTraces: true}}
 	if r.next < len(r.p.History) { // replayed: the proposals are in its data
-		t, _, err := r.trial(spec, nil, true, u)
+		t, _, err := r.trial(spec, nil, true)
 		if err != nil {
 			return err
 		}
@@ -320,47 +300,32 @@ func (r *compiler) bootstrap() error {
 		r.demoSets()
 		return nil
 	}
-	// Run the evaluation first; the proposals need its demos. The trial is
-	// committed once both are done.
-	r.hold = true
-	t, rep, err := r.trial(spec, nil, true, u)
-	r.hold = false
-	if err != nil {
-		return err
-	}
-	r.cd = compileData{Outputs: map[string][]output{}, Instructions: map[string][]string{}}
-	if rep != nil {
-		for i, res := range rep.Results {
-			last := map[string]team.Call{}
-			for _, c := range res.Trace {
-				last[c.Agent] = c
-			}
-			for _, id := range r.agents {
-				if c, ok := last[id]; ok && c.Answer != "" && r.te.Score(c.Answer, train[i].Answer) >= 1 {
-					r.cd.Outputs[id] = append(r.cd.Outputs[id], output{Example: train[i].ID, Output: c.Output})
+	// The proposals need the evaluation's demos: they are made before the
+	// trial is committed, and charged to it.
+	_, _, err := r.trial(spec, func(t *optimizer.Trial, rep *evaluation.Report) (json.RawMessage, error) {
+		r.cd = compileData{Outputs: map[string][]output{}, Instructions: map[string][]string{}}
+		if rep != nil {
+			for i, res := range rep.Results {
+				last := map[string]team.Call{}
+				for _, c := range res.Trace {
+					last[c.Agent] = c
+				}
+				for _, id := range r.agents {
+					if c, ok := last[id]; ok && c.Answer != "" && r.te.Score(c.Answer, train[i].Answer) >= 1 {
+						r.cd.Outputs[id] = append(r.cd.Outputs[id], output{Example: train[i].ID, Output: c.Output})
+					}
 				}
 			}
 		}
-	}
-	r.demoSets()
-	if u, err = r.propose(); err != nil {
-		return err
-	}
-	// The proposals' calls are the bootstrap trial's.
-	last := &r.res.Trials[len(r.res.Trials)-1]
-	last.Charge(u)
-	r.res.Spent.Calls += u.Calls
-	r.res.Spent.Tokens += u.Tokens
-	r.res.Spent.Cost += u.Cost
-	r.res.Spent.Billed += u.Billed
-	if last.Data, err = json.Marshal(r.cd); err != nil {
-		return err
-	}
-	t = *last
-	if r.p.OnTrial != nil {
-		return r.p.OnTrial(r.ctx, t, rep)
-	}
-	return nil
+		r.demoSets()
+		u, err := r.propose()
+		t.Charge(u)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(r.cd)
+	}, true)
+	return err
 }
 
 // demoSets builds each agent's n demo sets, DSPy's scheme: zero-shot,
@@ -597,7 +562,7 @@ func (r *compiler) search() error {
 		}
 		pd, _ := json.Marshal(trialData{Point: mustJSON(stats[best].pt)})
 		if _, _, err := r.trial(optimizer.TrialSpec{Program: prog, Examples: val, Split: optimizer.SplitVal, Strategy: StrategyFull,
-			Note: "beacon: the best configuration so far on the full validation split"}, func(*evaluation.Report) (json.RawMessage, error) { return pd, nil }, true, optimizer.Usage{}); err != nil {
+			Note: "beacon: the best configuration so far on the full validation split"}, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return pd, nil }, true); err != nil {
 			return err
 		}
 		stats[best].full = true
@@ -643,7 +608,7 @@ func (r *compiler) search() error {
 		}
 		td, _ := json.Marshal(trialData{Point: mustJSON(pt), Sampler: sdata})
 		t, _, err := r.trial(optimizer.TrialSpec{Program: prog, Examples: exs, Split: split, Strategy: StrategySearch, Step: i + 1,
-			Note: fmt.Sprintf("beacon search trial %d", i+1)}, func(*evaluation.Report) (json.RawMessage, error) { return td, nil }, false, optimizer.Usage{})
+			Note: fmt.Sprintf("beacon search trial %d", i+1)}, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return td, nil }, false)
 		if err != nil {
 			return err
 		}

@@ -45,3 +45,33 @@ func TestMeterCharges(t *testing.T) {
 		t.Error("a meter changed the model's identity")
 	}
 }
+
+// TestBudgetRoom: the next evaluation's limit is what the budget leaves
+// less the reserve; what making its program spent shrinks it, to a sliver
+// at most, and a reserve that takes everything leaves no room.
+func TestBudgetRoom(t *testing.T) {
+	b := optimizer.Budget{Calls: 1000, Cost: 2, Trials: 10}
+	s := optimizer.Spent{Trials: 5, Calls: 600, Cost: 1}
+	for _, tc := range []struct {
+		name string
+		r    optimizer.Reserve
+		pre  optimizer.Usage
+		want optimizer.Limit
+		ok   bool
+	}{
+		{"no reserve", optimizer.Reserve{}, optimizer.Usage{}, optimizer.Limit{Calls: 400, Cost: 1}, true},
+		{"reserve", optimizer.Reserve{Calls: 100, Cost: 0.5, Trials: 2}, optimizer.Usage{}, optimizer.Limit{Calls: 300, Cost: 0.5}, true},
+		{"pre-spend", optimizer.Reserve{Calls: 100}, optimizer.Usage{Calls: 50, Cost: 0.25}, optimizer.Limit{Calls: 250, Cost: 0.75}, true},
+		{"pre-spend past it", optimizer.Reserve{Calls: 390}, optimizer.Usage{Calls: 50, Cost: 5}, optimizer.Limit{Calls: 1, Cost: 1e-12}, true},
+		{"calls reserved", optimizer.Reserve{Calls: 400}, optimizer.Usage{}, optimizer.Limit{}, false},
+		{"trials reserved", optimizer.Reserve{Trials: 5}, optimizer.Usage{}, optimizer.Limit{}, false},
+	} {
+		l, ok := b.Room(s, tc.r, tc.pre)
+		if ok != tc.ok || ok && l != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v, %v", tc.name, l, ok, tc.want, tc.ok)
+		}
+	}
+	if _, ok := (optimizer.Budget{Calls: 600}).Room(s, optimizer.Reserve{}, optimizer.Usage{}); ok {
+		t.Error("an exhausted budget has room")
+	}
+}

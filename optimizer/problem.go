@@ -58,6 +58,40 @@ func (b Budget) Remaining(s Spent) (l Limit, ok bool) {
 	return l, true
 }
 
+// Reserve is budget an optimizer keeps back for later work (SIMBA's and
+// BEACON's final evaluations on the validation split).
+type Reserve struct {
+	Calls  int64
+	Cost   float64
+	Trials int
+}
+
+// Room is the Limit of the next evaluation of a study that has spent s and
+// keeps r back: what b leaves, less r, less pre (what making the evaluated
+// program already spent, charged to the same trial). ok is false when,
+// less r, nothing is left; pre can only shrink the limit, to a sliver
+// (one call, 1e-12 dollars) that cuts the evaluation short but still
+// records the trial that pre is charged to.
+func (b Budget) Room(s Spent, r Reserve, pre Usage) (l Limit, ok bool) {
+	l, ok = b.Remaining(s)
+	if !ok || b.Trials > 0 && s.Trials+1+r.Trials > b.Trials {
+		return l, false
+	}
+	if b.Calls > 0 {
+		if l.Calls -= r.Calls; l.Calls <= 0 {
+			return l, false
+		}
+		l.Calls = max(l.Calls-pre.Calls, 1)
+	}
+	if b.Cost > 0 {
+		if l.Cost -= r.Cost; l.Cost <= 0 {
+			return l, false
+		}
+		l.Cost = max(l.Cost-pre.Cost, 1e-12)
+	}
+	return l, true
+}
+
 var _ Evaluator = (*TeamEvaluator)(nil)
 
 // Build returns the team an assignment describes.

@@ -300,8 +300,8 @@ func (r *run) steps() error {
 	if err != nil {
 		return fmt.Errorf("simba: the baseline: %w", err)
 	}
-	t, _, err := r.trial(optimizer.TrialSpec{Program: base, Examples: batches[0], Split: optimizer.SplitTrain,
-		Strategy: StrategyBaseline, Note: "simba baseline"}, nil, false)
+	t, err := r.trial(optimizer.TrialSpec{Program: base, Examples: batches[0], Split: optimizer.SplitTrain,
+		Strategy: StrategyBaseline, Note: "simba baseline"}, nil, false, optimizer.Usage{})
 	if err != nil {
 		if errors.Is(err, errBudget) {
 			return nil // not even the baseline fits: nothing to select
@@ -340,9 +340,9 @@ func (r *run) final(step int) error {
 	for _, i := range idx {
 		m := r.members[r.winners[i]]
 		parent := m.trial
-		t, _, err := r.trial(optimizer.TrialSpec{Program: m.prog, Examples: r.p.Val, Split: optimizer.SplitVal,
+		t, err := r.trial(optimizer.TrialSpec{Program: m.prog, Examples: r.p.Val, Split: optimizer.SplitVal,
 			Strategy: StrategyFinal, Parent: &parent, Step: step,
-			Note: fmt.Sprintf("simba final: winner %d (trial %d) on validation", i, parent)}, nil, true)
+			Note: fmt.Sprintf("simba final: winner %d (trial %d) on validation", i, parent)}, nil, true, optimizer.Usage{})
 		if errors.Is(err, errBudget) || err == nil && t.State == optimizer.Stopped {
 			return nil
 		}
@@ -355,42 +355,30 @@ func (r *run) final(step int) error {
 
 // reserve is what the final selection may need, given the winners so far
 // and one more: each program scored on the validation split at the
-// highest calls and cost per example of any program in the pool.
-func (r *run) reserve() (calls int64, cost float64, trials int) {
+// highest calls and cost per example of any program in the pool; none
+// for the final selection itself or before the pool has a program.
+func (r *run) reserve(final bool) optimizer.Reserve {
+	if final || len(r.members) == 0 {
+		return optimizer.Reserve{}
+	}
 	n := min(r.s.NumCandidates+1, len(r.winners)+1)
 	var cpe, kpe float64
 	for _, m := range r.members {
 		cpe, kpe = max(cpe, m.callsPerEx), max(kpe, m.costPerEx)
 	}
 	v := float64(len(r.p.Val) * n)
-	return int64(math.Ceil(cpe * v)), kpe * v, n
+	return optimizer.Reserve{Calls: int64(math.Ceil(cpe * v)), Cost: kpe * v, Trials: n}
 }
 
-// limit is what the next evaluation may spend; errBudget when the budget
-// (less the final selection's reserve, unless final) has no room for it.
-func (r *run) limit(final bool) (optimizer.Limit, error) {
-	left, ok := r.b.Remaining(r.res.Spent)
+// limit is what the next evaluation may spend (optimizer.Budget.Room),
+// pre being what making its program spent; errBudget when the budget,
+// less the final selection's reserve unless final, has no room for it.
+func (r *run) limit(final bool, pre optimizer.Usage) (optimizer.Limit, error) {
+	l, ok := r.b.Room(r.res.Spent, r.reserve(final), pre)
 	if !ok {
-		return left, errBudget
+		return l, errBudget
 	}
-	if final || len(r.members) == 0 {
-		return left, nil
-	}
-	calls, cost, trials := r.reserve()
-	if r.b.Trials > 0 && r.res.Spent.Trials+1+trials > r.b.Trials {
-		return left, errBudget
-	}
-	if r.b.Calls > 0 {
-		if left.Calls -= calls; left.Calls <= 0 {
-			return left, errBudget
-		}
-	}
-	if r.b.Cost > 0 {
-		if left.Cost -= cost; left.Cost <= 0 {
-			return left, errBudget
-		}
-	}
-	return left, nil
+	return l, nil
 }
 
 // trial runs the next trial, or replays it from the history: a stored trial
@@ -398,54 +386,44 @@ func (r *run) limit(final bool) (optimizer.Limit, error) {
 // the trial's Data from its report; u is charged to it (the calls that made
 // its program). It returns errBudget, before running anything, when the
 // budget has no room.
-func (r *run) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error), final bool, u ...optimizer.Usage) (optimizer.Trial, bool, error) {
+func (r *run) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error), final bool, pre optimizer.Usage) (optimizer.Trial, error) {
 	s.Number = r.next
-	l, err := r.limit(final)
+	l, err := r.limit(final, pre)
 	if err != nil {
-		return optimizer.Trial{}, false, err
-	}
-	for _, x := range u { // what made the program is spent already
-		if r.b.Calls > 0 {
-			l.Calls = max(l.Calls-x.Calls, 1)
-		}
-		if r.b.Cost > 0 {
-			l.Cost = max(l.Cost-x.Cost, 1e-12)
-		}
+		return optimizer.Trial{}, err
 	}
 	if s.Number < len(r.p.History) {
 		t := r.p.History[s.Number]
 		if t.Strategy != s.Strategy || t.Step != s.Step || t.Split != s.Split || !sameParent(t.Parent, s.Parent) {
-			return t, true, mismatch(t, fmt.Sprintf("the %s trial of step %d", s.Strategy, s.Step))
+			return t, mismatch(t, fmt.Sprintf("the %s trial of step %d", s.Strategy, s.Step))
 		}
 		if t.State == optimizer.Stopped {
 			if was, ok := stoppedLimit(t.Data); !ok || was != l {
-				return t, true, mismatch(t, fmt.Sprintf("a trial cut by the budget that now leaves it %+v (it was cut at %+v)", l, was))
+				return t, mismatch(t, fmt.Sprintf("a trial cut by the budget that now leaves it %+v (it was cut at %+v)", l, was))
 			}
 		}
 		r.next++
 		r.res.Trials = append(r.res.Trials, t)
 		r.res.Spent.Add(&t) // the spend so far, as the uninterrupted run saw it
-		return t, true, nil
+		return t, nil
 	}
 	if err := r.ctx.Err(); err != nil {
-		return optimizer.Trial{}, false, err
+		return optimizer.Trial{}, err
 	}
 	s.Options.Limit = l
 	t, rep, err := optimizer.Run(r.ctx, r.p, s)
 	if err != nil {
-		return t, false, err
+		return t, err
 	}
-	for _, x := range u {
-		t.Charge(x)
-	}
+	t.Charge(pre)
 	if data != nil {
 		if t.Data, err = data(&t, rep); err != nil {
-			return t, false, fmt.Errorf("simba: trial %d: %w", t.Number, err)
+			return t, fmt.Errorf("simba: trial %d: %w", t.Number, err)
 		}
 	}
 	if t.State == optimizer.Stopped {
 		if t.Data, err = withStoppedLimit(t.Data, l); err != nil {
-			return t, false, fmt.Errorf("simba: trial %d: %w", t.Number, err)
+			return t, fmt.Errorf("simba: trial %d: %w", t.Number, err)
 		}
 	}
 	r.next++
@@ -453,10 +431,10 @@ func (r *run) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluati
 	r.res.Spent.Add(&t)
 	if r.p.OnTrial != nil {
 		if err := r.p.OnTrial(r.ctx, t, rep); err != nil {
-			return t, false, err
+			return t, err
 		}
 	}
-	return t, false, nil
+	return t, nil
 }
 
 // A trial the budget cut records the limit it ran under in its Data

@@ -136,11 +136,11 @@ func (r *run) step(step int, batch []datasets.Example) error {
 				}
 			}
 			parent := r.members[m].trial
-			t, _, err := r.trial(optimizer.TrialSpec{Program: r.members[m].prog, Examples: exs, Split: optimizer.SplitTrain,
+			t, err := r.trial(optimizer.TrialSpec{Program: r.members[m].prog, Examples: exs, Split: optimizer.SplitTrain,
 				Strategy: StrategyRollout, Parent: &parent, Step: step,
 				Note:    fmt.Sprintf("simba step %d rollout %d of trial %d", step, v+1, parent),
 				Options: optimizer.EvalOptions{Sample: v + 1, TemperatureFloor: floor, KeepTraces: true},
-			}, r.trajectories(v, v+1, floor, exs), false)
+			}, r.trajectories(v, v+1, floor, exs), false, optimizer.Usage{})
 			if err != nil {
 				return err
 			}
@@ -204,7 +204,7 @@ func (r *run) step(step int, batch []datasets.Example) error {
 		if count >= n+1 {
 			break
 		}
-		if _, err := r.limit(false); err != nil {
+		if _, err := r.limit(false, optimizer.Usage{}); err != nil {
 			return err
 		}
 		var c cand
@@ -238,7 +238,7 @@ func (r *run) step(step int, batch []datasets.Example) error {
 		}
 		count++
 		spec.Note = fmt.Sprintf("simba step %d candidate %d: %s on trial %d", step, count, c.strategy, parent)
-		t, _, err := r.trial(spec, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return c.data, nil }, false, c.usage)
+		t, err := r.trial(spec, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return c.data, nil }, false, c.usage)
 		if err != nil {
 			return err
 		}
