@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mabeam/mabeam/beacon"
+	"github.com/mabeam/mabeam/internal/studytest"
 	"github.com/mabeam/mabeam/optimizer"
 )
 
@@ -21,7 +22,7 @@ func TestCompiler(t *testing.T) {
 	cfg := strings.Replace(teamConfig, "val: 30", "val: 100", 1)
 	cfg = strings.Replace(cfg, "train: 8", "train: 32", 1)
 	cfg = strings.Replace(cfg, "trials: 40", "calls: 9000", 1)
-	st := teamStudy(t, cfg)
+	st := studytest.First(t, cfg)
 	res, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
 	if err != nil {
 		t.Fatal(err)
@@ -63,12 +64,12 @@ func TestCompiler(t *testing.T) {
 	if differ == 0 {
 		t.Error("no trial tried a proposed instruction")
 	}
-	want := strip(res.Trials)
+	want := studytest.Strip(res.Trials)
 	for _, cut := range []int{1, 2, 6, 7, 13, len(want) - 1} {
 		p := *st.Problem
 		p.History = slices.Clone(res.Trials[:cut])
 		got, err := st.Opt.Optimize(context.Background(), &p, st.Budget)
-		if err != nil || !reflect.DeepEqual(strip(got.Trials), want) {
+		if err != nil || !reflect.DeepEqual(studytest.Strip(got.Trials), want) {
 			t.Fatalf("resumed after %d trials: the trials differ (%v)", cut, err)
 		}
 	}

@@ -3,14 +3,11 @@ package beacon_test
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"reflect"
 	"slices"
 	"testing"
-	"time"
 
-	"github.com/mabeam/mabeam/experiments"
-	"github.com/mabeam/mabeam/optimizer"
+	"github.com/mabeam/mabeam/internal/studytest"
 )
 
 const teamConfig = `
@@ -47,12 +44,12 @@ budget:
 // each ask is a pure function of the stored history, the previous fit's
 // hyperparameters (Trial.Data) included.
 func TestTeamResume(t *testing.T) {
-	st := teamStudy(t, teamConfig)
+	st := studytest.First(t, teamConfig)
 	full, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := strip(full.Trials)
+	want := studytest.Strip(full.Trials)
 	fitted := 0
 	for _, tr := range full.Trials {
 		var d struct {
@@ -69,38 +66,11 @@ func TestTeamResume(t *testing.T) {
 		p := *st.Problem
 		p.History = slices.Clone(full.Trials[:cut])
 		res, err := st.Opt.Optimize(context.Background(), &p, st.Budget)
-		if err != nil || !reflect.DeepEqual(strip(res.Trials), want) {
+		if err != nil || !reflect.DeepEqual(studytest.Strip(res.Trials), want) {
 			t.Fatalf("resumed after %d trials: the trials differ (%v)", cut, err)
 		}
 	}
 	if !full.BestOK || full.Best.Value < 0.5 {
 		t.Errorf("best %+v", full.Best)
 	}
-}
-
-// strip blanks what differs between two runs of the same trials (and
-// makes a NaN value comparable).
-func strip(ts []optimizer.Trial) []optimizer.Trial {
-	out := slices.Clone(ts)
-	for i := range out {
-		out[i].Start, out[i].Duration = time.Time{}, 0
-		if math.IsNaN(out[i].Value) {
-			out[i].Value = -1
-		}
-	}
-	return out
-}
-
-// teamStudy compiles a config's first study.
-func teamStudy(t *testing.T, cfg string) *experiments.Study {
-	t.Helper()
-	c, err := experiments.Parse([]byte(cfg), "b.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sts, err := c.Studies(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sts[0]
 }

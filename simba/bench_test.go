@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/mabeam/mabeam/internal/studytest"
 )
 
 // benchTeam is BenchmarkSIMBA's problem: five agents, one debate round,
@@ -37,7 +39,7 @@ budget:
 // at or below 0.5 s so SIMBA's own bookkeeping stays small next to the
 // evaluator.
 func BenchmarkSIMBA(b *testing.B) {
-	st := studyOf(b, benchTeam)
+	st := studytest.First(b, benchTeam)
 	var calls int64
 	start := time.Now()
 	for b.Loop() {

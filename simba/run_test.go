@@ -5,35 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/evaluation"
+	"github.com/mabeam/mabeam/internal/studytest"
 	"github.com/mabeam/mabeam/lm"
 
 	"github.com/mabeam/mabeam/experiments"
 	"github.com/mabeam/mabeam/optimizer"
 	"github.com/mabeam/mabeam/simba"
 )
-
-// studyOf compiles a config's first study.
-func studyOf(t testing.TB, yaml string) *experiments.Study {
-	t.Helper()
-	c, err := experiments.Parse([]byte(yaml), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sts, err := c.Studies(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sts[0]
-}
 
 const smallTeam = `
 name: t
@@ -65,7 +50,7 @@ budget:
 `
 
 func TestSmoke(t *testing.T) {
-	st := studyOf(t, smallTeam)
+	st := studytest.First(t, smallTeam)
 	res, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
 	if err != nil {
 		t.Fatal(err)
@@ -84,32 +69,18 @@ func TestSmoke(t *testing.T) {
 	t.Logf("test %.3f baseline %.3f", res.Test.Mean, res.Baseline.Mean)
 }
 
-// stripTimes blanks what differs between two runs of the same trials
-// (and makes a NaN value comparable).
-func stripTimes(ts []optimizer.Trial) []optimizer.Trial {
-	out := make([]optimizer.Trial, len(ts))
-	for i, t := range ts {
-		t.Start, t.Duration = time.Time{}, 0
-		if math.IsNaN(t.Value) { // NaN is not equal to itself
-			t.Value = -1
-		}
-		out[i] = t
-	}
-	return out
-}
-
 // TestResumeReplays: a study stopped after any trial and resumed from its
 // stored trials (History) ends with the same trial table as an
 // uninterrupted run: the pool, winners and random streams are rebuilt
 // from the trials, and no stored trial is run again.
 func TestResumeReplays(t *testing.T) {
-	st := studyOf(t, smallTeam)
+	st := studytest.First(t, smallTeam)
 	for _, b := range []optimizer.Budget{st.Budget, {Calls: 1500}, {Calls: 2200}} {
 		full, err := st.Opt.Optimize(context.Background(), st.Problem, b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := stripTimes(full.Trials)
+		want := studytest.Strip(full.Trials)
 		cuts := []int{1, 2, 5, 7, 8, 12, 19, 21, 30, len(want) - 2, len(want) - 1}
 		if b.Calls < st.Budget.Calls { // a run the budget cuts: every cut
 			cuts = cuts[:0]
@@ -132,7 +103,7 @@ func TestResumeReplays(t *testing.T) {
 			if err != nil {
 				t.Fatalf("budget %d, cut %d: %v", b.Calls, cut, err)
 			}
-			if got := stripTimes(res.Trials); !reflect.DeepEqual(got, want) {
+			if got := studytest.Strip(res.Trials); !reflect.DeepEqual(got, want) {
 				for i := range min(len(got), len(want)) {
 					if !reflect.DeepEqual(got[i], want[i]) {
 						t.Fatalf("budget %d, cut %d: trial %d differs:\n got %+v\nwant %+v", b.Calls, cut, i, got[i], want[i])
@@ -172,7 +143,7 @@ func runStudy(t *testing.T, st *experiments.Study, b optimizer.Budget) (*optimiz
 // indices; NumCandidates + 1 candidates are scored on that batch; the
 // final trials score the evenly spaced winners on the validation split.
 func TestStepStructure(t *testing.T) {
-	st := studyOf(t, smallTeam)
+	st := studytest.First(t, smallTeam)
 	const n, bs, steps = 3, 16, 3
 	res, exs := runStudy(t, st, st.Budget)
 	train := map[string]bool{}
@@ -267,7 +238,7 @@ func TestStepStructure(t *testing.T) {
 // TestStoredTrialReplays: a stored candidate trial's program, run again on
 // its batch, scores what the trial recorded.
 func TestStoredTrialReplays(t *testing.T) {
-	st := studyOf(t, smallTeam)
+	st := studytest.First(t, smallTeam)
 	res, exs := runStudy(t, st, st.Budget)
 	byID := map[string]datasets.Example{}
 	for _, ex := range append(slices.Clone(st.Problem.Train), st.Problem.Val...) {
@@ -297,7 +268,7 @@ func TestStoredTrialReplays(t *testing.T) {
 // still ends with the final selection scored on the validation split,
 // within the budget.
 func TestBudgetEndsWithValidation(t *testing.T) {
-	st := studyOf(t, smallTeam)
+	st := studytest.First(t, smallTeam)
 	for _, calls := range []int64{900, 1500, 2200} {
 		b := optimizer.Budget{Calls: calls}
 		res, _ := runStudy(t, st, b)
@@ -341,7 +312,7 @@ func TestSettingsErrors(t *testing.T) {
 	if _, err := c.Studies(nil); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "optimizers[0]") {
 		t.Errorf("a train split smaller than the batch: %v", err)
 	}
-	st := studyOf(t, smallTeam)
+	st := studytest.First(t, smallTeam)
 	big := &simba.SIMBA{Settings: simba.Settings{BatchSize: 65}}
 	if _, err := big.Optimize(context.Background(), st.Problem, st.Budget); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Optimize with a train split smaller than the batch: %v", err)
@@ -353,7 +324,7 @@ func TestSettingsErrors(t *testing.T) {
 // with ErrHistoryMismatch, naming the way out, and runs nothing; resumed
 // with the same budget it replays.
 func TestResumeWithAnotherBudget(t *testing.T) {
-	st := studyOf(t, smallTeam)
+	st := studytest.First(t, smallTeam)
 	small := optimizer.Budget{Calls: 1500}
 	res, _ := runStudy(t, st, small)
 	p := *st.Problem
@@ -389,7 +360,7 @@ func (mumbler) Generate(context.Context, lm.Request) (lm.Response, error) {
 // still scores NumCandidates + 1 candidates, and a resume replays the
 // drops.
 func TestDroppedCandidates(t *testing.T) {
-	st := studyOf(t, strings.Replace(smallTeam, "max_steps: 3}", "max_steps: 2, strategies: [append_rule, team_move]}", 1))
+	st := studytest.First(t, strings.Replace(smallTeam, "max_steps: 3}", "max_steps: 2, strategies: [append_rule, team_move]}", 1))
 	st.Problem.Model = mumbler{}
 	res, _ := runStudy(t, st, st.Budget)
 	drops, scored := 0, map[int]int{}
@@ -407,12 +378,12 @@ func TestDroppedCandidates(t *testing.T) {
 	if drops == 0 || scored[1] != 4 || scored[2] != 4 {
 		t.Fatalf("%d drops, scored candidates per step %v, want some drops and 4 a step", drops, scored)
 	}
-	want := stripTimes(res.Trials)
+	want := studytest.Strip(res.Trials)
 	for cut := 1; cut < len(want); cut++ {
 		p := *st.Problem
 		p.History = slices.Clone(res.Trials[:cut])
 		got, err := st.Opt.Optimize(context.Background(), &p, st.Budget)
-		if err != nil || !reflect.DeepEqual(stripTimes(got.Trials), want) {
+		if err != nil || !reflect.DeepEqual(studytest.Strip(got.Trials), want) {
 			t.Fatalf("cut %d: the resumed run differs (%v)", cut, err)
 		}
 	}
