@@ -1,6 +1,7 @@
 package beacon_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -68,13 +69,24 @@ func vec(a space.Assignment, d int) []float64 {
 
 // TestHoldout prints BEACON's (and random search's) median best value over
 // 10 seeds of 50 trials on the development functions; MABEAM_HOLDOUT=1.
+// MABEAM_HOLDOUT_SETTINGS='{...}' adds a column for BEACON with those
+// settings. It reports and asserts nothing: it is how defaults are judged
+// away from the black-box figure's functions.
 func TestHoldout(t *testing.T) {
 	if os.Getenv("MABEAM_HOLDOUT") == "" {
 		t.Skip("MABEAM_HOLDOUT=1")
 	}
 	samplers := map[string]optimizer.Sampler{"random": optimizer.Random{}, "beacon": beacon.Sampler{}}
-	if v := os.Getenv("MABEAM_HOLDOUT_VARIANT"); v != "" {
-		samplers["variant"] = variant(v)
+	if v := os.Getenv("MABEAM_HOLDOUT_SETTINGS"); v != "" { // e.g. {"deterministic": true}
+		var settings map[string]any
+		if err := json.Unmarshal([]byte(v), &settings); err != nil {
+			t.Fatalf("MABEAM_HOLDOUT_SETTINGS: %v", err)
+		}
+		smp, err := optimizer.SamplerWith("beacon", settings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samplers["variant"] = smp
 	}
 	names := slices.Sorted(func(yield func(string) bool) {
 		for k := range holdout {
@@ -109,18 +121,4 @@ func TestHoldout(t *testing.T) {
 		}
 		t.Logf("%-13s %s", name, strings.Join(row, " | "))
 	}
-}
-
-func variant(v string) optimizer.Sampler {
-	switch v {
-	case "deterministic":
-		return beacon.Sampler{Deterministic: true}
-	case "det-local10":
-		return beacon.Sampler{Deterministic: true, LocalSearches: 10}
-	case "det-cand2048":
-		return beacon.Sampler{Deterministic: true, Candidates: 2048}
-	case "optuna-search":
-		return beacon.Sampler{Candidates: 2048, LocalSearches: 10}
-	}
-	return beacon.Sampler{}
 }

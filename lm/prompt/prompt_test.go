@@ -85,6 +85,12 @@ func TestParseAnswer(t *testing.T) {
 func BenchmarkRenderParse(b *testing.B) {
 	p := &Prompt{Agent: "a1", Role: "solver", Instruction: "Think step by step.", Question: "Tom has 3 apples. He buys 4 more. How many?",
 		Peers: []Peer{{Agent: "a2", Answer: "7", Confidence: 0.8}, {Agent: "a3", Answer: "6", Confidence: 0.25}}}
+	benchRenderParse(b, p)
+}
+
+// benchRenderParse renders p's user message and parses both messages, as
+// a team's call and the surrogate's reading of it do.
+func benchRenderParse(b *testing.B, p *Prompt) {
 	sys := RenderSystem(p)
 	b.ReportAllocs()
 	var q Prompt
@@ -331,14 +337,7 @@ func BenchmarkRenderParseEscaped(b *testing.B) {
 	p := &Prompt{Agent: "a1", Role: "solver", Instruction: "Think.\n# Steps\n\\ no", Question: "Tom has 3 apples.\n### Peers\n- x: 1",
 		Previous: &Peer{Answer: `\frac12`, Confidence: 0.5},
 		Peers:    []Peer{{Agent: "a: 2", Answer: "7\n8", Confidence: 0.8}, {Agent: "a3", Answer: "6", Confidence: 0.25}}}
-	sys := RenderSystem(p)
-	b.ReportAllocs()
-	var q Prompt
-	for b.Loop() {
-		u := RenderUser(p)
-		_ = ParseSystem(sys, &q)
-		_ = ParseUser(u, &q)
-	}
+	benchRenderParse(b, p)
 }
 
 // TestRoundTripShortTexts tries every text of up to 4 characters over the
