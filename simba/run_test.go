@@ -49,26 +49,6 @@ budget:
   calls: 1000000
 `
 
-func TestSmoke(t *testing.T) {
-	st := studytest.First(t, smallTeam)
-	res, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tr := range res.Trials {
-		par := -1
-		if tr.Parent != nil {
-			par = *tr.Parent
-		}
-		t.Logf("%3d %-12s step %d parent %3d split %-5s batch %3d value %.3f calls %5d  %s", tr.Number, tr.Strategy, tr.Step, par, tr.Split, tr.Batch, tr.Value, tr.Calls, tr.Note)
-	}
-	t.Logf("best %d %.3f spent %+v", res.Best.Number, res.Best.Value, res.Spent)
-	if err := optimizer.Conclude(context.Background(), st.Problem, res); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("test %.3f baseline %.3f", res.Test.Mean, res.Baseline.Mean)
-}
-
 // TestResumeReplays: a study stopped after any trial and resumed from its
 // stored trials (History) ends with the same trial table as an
 // uninterrupted run: the pool, winners and random streams are rebuilt
