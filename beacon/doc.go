@@ -68,8 +68,9 @@
 //     points (2,048, as Optuna screens Sobol points, while the model is small;
 //     fewer, down to 512, as it grows, so an ask stays fast), then
 //     improved by local searches from the best of them and from the best
-//     trial: gradient ascent with a backtracking step on the continuous
-//     dimensions, alternating with an exhaustive search (up to 16 levels)
+//     trial: projected L-BFGS with a backtracking Armijo line search on
+//     the continuous dimensions (as scipy's L-BFGS-B does for Optuna),
+//     alternating with an exhaustive search (up to 16 levels)
 //     or a sampled line search on each discrete one. Every point is snapped
 //     to what it decodes to (grid values, categorical bins) and checked
 //     against the constraints, so the GP is asked only about points it

@@ -307,7 +307,7 @@ func canon(sp *space.Space, enc *space.Encoder, x []float64) ([]float64, bool) {
 
 // maximise searches the acquisition: a screen of scrambled Halton points,
 // then local searches from the best of them and from the best trial,
-// alternating gradient steps on the continuous dimensions with exhaustive
+// alternating projected L-BFGS on the continuous dimensions with exhaustive
 // (up to 16 levels) or sampled line searches on the discrete ones.
 func (s Sampler) maximise(ac *acq, sp *space.Space, enc *space.Encoder, dims []space.Dim, bestX []float64, r *rand.Rand) ([]float64, float64) {
 	d := len(dims)
@@ -398,12 +398,12 @@ func (s Sampler) local(ac *acq, sp *space.Space, enc *space.Encoder, dims []spac
 	}
 	rounds := 3
 	if !slices.Contains(cont, false) {
-		rounds = 1 // only continuous dimensions: one gradient ascent is the search
+		rounds = 1 // only continuous dimensions: one quasi-Newton climb is the search
 	}
 	for range rounds {
 		improved := false
 		if anyCont {
-			if nx, nv := gradientAscent(ac, sp, enc, cont, x, v); nv > v+1e-9 {
+			if nx, nv := quasiNewton(ac, sp, enc, cont, x, v); nv > v+1e-9 {
 				x, v, improved = nx, nv, true
 			}
 		}
@@ -444,48 +444,6 @@ func (s Sampler) local(ac *acq, sp *space.Space, enc *space.Encoder, dims []spac
 	return x, v
 }
 
-// gradientAscent climbs the acquisition along the continuous dimensions of
-// x within [0, 1], with a backtracking step.
-func gradientAscent(ac *acq, sp *space.Space, enc *space.Encoder, cont []bool, x []float64, v float64) ([]float64, float64) {
-	grad := make([]float64, len(x))
-	step := 0.1
-	for range 20 {
-		ac.value(x, grad)
-		norm := 0.0
-		for i, g := range grad {
-			if cont[i] {
-				norm += g * g
-			}
-		}
-		norm = math.Sqrt(norm)
-		if !(norm > 1e-10) {
-			break
-		}
-		moved := false
-		for step > 1e-4 {
-			y := slices.Clone(x)
-			for i, g := range grad {
-				if cont[i] {
-					y[i] = min(max(y[i]+step*g/norm, 0), 1)
-				}
-			}
-			y, ok := canon(sp, enc, y)
-			if ok {
-				if yv := ac.value(y, nil); yv > v {
-					x, v, moved = y, yv, true
-					step *= 2
-					break
-				}
-			}
-			step /= 2
-		}
-		if !moved {
-			break
-		}
-	}
-	return x, v
-}
-
 // halton returns n points of an Owen-scrambled Halton sequence in
 // [0, 1]^d (row-major): dimension j is the radical inverse of the index
 // in the j-th prime base with every digit permuted at random (a fresh
@@ -507,3 +465,149 @@ func halton(n, d int, r *rand.Rand) []float64 {
 
 var primes = []int{2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97,
 	101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179, 181, 191, 193, 197, 199}
+
+// quasiNewton climbs the acquisition along the continuous dimensions of x
+// within [0, 1]: projected L-BFGS (memory 6) on the free dimensions (those
+// not held at a bound by the gradient), with a backtracking Armijo line
+// search, as scipy's L-BFGS-B does for Optuna. It stops when the projected
+// gradient vanishes, an iteration gains less than 1e-9 relative, no step is
+// accepted, or after 50 iterations.
+func quasiNewton(ac *acq, sp *space.Space, enc *space.Encoder, cont []bool, x []float64, v float64) ([]float64, float64) {
+	var idx []int
+	for i, c := range cont {
+		if c {
+			idx = append(idx, i)
+		}
+	}
+	k := len(idx)
+	full := make([]float64, len(x))
+	// Minimise f = −acquisition; g is its gradient on idx.
+	f := -ac.value(x, full)
+	g := make([]float64, k)
+	for i, j := range idx {
+		g[i] = -full[j]
+	}
+	const memory = 6
+	var ss, ys [][]float64
+	var rhos []float64
+	p, q, alpha := make([]float64, k), make([]float64, k), make([]float64, memory)
+	for range 50 {
+		free := make([]bool, k)
+		pg := 0.0
+		for i, j := range idx {
+			free[i] = !(x[j] <= 0 && g[i] > 0) && !(x[j] >= 1 && g[i] < 0)
+			if free[i] {
+				pg = max(pg, math.Abs(g[i]))
+			}
+		}
+		if pg < 1e-10 {
+			break
+		}
+		for i := range q {
+			q[i] = 0
+			if free[i] {
+				q[i] = g[i]
+			}
+		}
+		// The two-loop recursion: p = −H q.
+		copy(p, q)
+		for m := len(ss) - 1; m >= 0; m-- {
+			alpha[m] = rhos[m] * dotFree(ss[m], p, free)
+			for i := range p {
+				if free[i] {
+					p[i] -= alpha[m] * ys[m][i]
+				}
+			}
+		}
+		if n := len(ss); n > 0 {
+			gamma := dotFree(ss[n-1], ys[n-1], free) / dotFree(ys[n-1], ys[n-1], free)
+			if !(gamma > 0) || math.IsInf(gamma, 0) {
+				gamma = 0.1 / pg
+			}
+			for i := range p {
+				p[i] *= gamma
+			}
+		} else {
+			for i := range p {
+				p[i] *= 0.1 / pg // the first step moves 0.1 at most
+			}
+		}
+		for m := range ss {
+			b := rhos[m] * dotFree(ys[m], p, free)
+			for i := range p {
+				if free[i] {
+					p[i] += ss[m][i] * (alpha[m] - b)
+				}
+			}
+		}
+		for i := range p {
+			p[i] = -p[i]
+			if !free[i] {
+				p[i] = 0
+			}
+		}
+		if dotFree(p, g, free) >= 0 { // not a descent direction: start the memory again
+			ss, ys, rhos = nil, nil, nil
+			for i := range p {
+				p[i] = -q[i] * 0.1 / pg
+			}
+		}
+		accepted := false
+		var nx, ng []float64
+		var nf float64
+		for t := 1.0; t > 1e-6; t /= 2 {
+			y := slices.Clone(x)
+			for i, j := range idx {
+				y[j] = min(max(x[j]+t*p[i], 0), 1)
+			}
+			y, ok := canon(sp, enc, y)
+			if !ok {
+				continue
+			}
+			yf := -ac.value(y, full)
+			dec := 0.0
+			for i, j := range idx {
+				dec += g[i] * (y[j] - x[j])
+			}
+			if yf <= f+1e-4*dec && yf < f {
+				nx, nf, accepted = y, yf, true
+				ng = make([]float64, k)
+				for i, j := range idx {
+					ng[i] = -full[j]
+				}
+				break
+			}
+		}
+		if !accepted {
+			break
+		}
+		s, yv := make([]float64, k), make([]float64, k)
+		for i, j := range idx {
+			s[i], yv[i] = nx[j]-x[j], ng[i]-g[i]
+		}
+		if sy := dotFree(s, yv, nil); sy > 1e-12 {
+			if len(ss) == memory {
+				ss, ys, rhos = ss[1:], ys[1:], rhos[1:]
+			}
+			ss, ys, rhos = append(ss, s), append(ys, yv), append(rhos, 1/sy)
+		}
+		gain := f - nf
+		x, f, g = nx, nf, ng
+		if gain < 1e-9*max(1, math.Abs(f)) {
+			break
+		}
+	}
+	return x, -f
+}
+
+// dotFree is the dot product of a and b over the free dimensions (all
+// when free is nil).
+func dotFree(a, b []float64, free []bool) float64 {
+	s := 0.0
+	for i := range a {
+		if free == nil || free[i] {
+			s += a[i] * b[i]
+		}
+	}
+	return s
+}
