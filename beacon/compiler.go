@@ -204,15 +204,17 @@ func (r *compiler) rng(purpose, k int) *rand.Rand {
 	return rand.New(rand.NewPCG(r.p.Seed^0x424541434f4e, uint64(purpose)<<40^uint64(k)))
 }
 
-// trial runs the next trial within the budget (less the final full
-// evaluation's reserve unless final), or replays it from the history.
-func (r *compiler) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error), final bool) (optimizer.Trial, *evaluation.Report, error) {
+// fullReserve is what one full validation evaluation is expected to
+// spend, kept back from every search trial.
+func (r *compiler) fullReserve() optimizer.Reserve {
+	v := float64(len(r.p.Val))
+	return optimizer.Reserve{Calls: int64(math.Ceil(r.cpe * v)), Cost: r.kpe * v, Trials: 1}
+}
+
+// trial runs the next trial within the budget less keep, or replays it
+// from the history.
+func (r *compiler) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error), keep optimizer.Reserve) (optimizer.Trial, *evaluation.Report, error) {
 	s.Number = r.next
-	var keep optimizer.Reserve
-	if !final {
-		v := float64(len(r.p.Val))
-		keep = optimizer.Reserve{Calls: int64(math.Ceil(r.cpe * v)), Cost: r.kpe * v, Trials: 1}
-	}
 	left, ok := r.b.Room(r.res.Spent, keep, optimizer.Usage{})
 	if !ok {
 		return optimizer.Trial{}, nil, errBudget
@@ -290,7 +292,7 @@ func (r *compiler) bootstrap() error {
 	spec := optimizer.TrialSpec{Program: r.base, Examples: train, Split: optimizer.SplitTrain, Strategy: StrategyBootstrap,
 		Note: "beacon bootstrap: the baseline on train, and the instruction proposals", Options: optimizer.EvalOptions{KeepTraces: true}}
 	if r.next < len(r.p.History) { // replayed: the proposals are in its data
-		t, _, err := r.trial(spec, nil, true)
+		t, _, err := r.trial(spec, nil, optimizer.Reserve{})
 		if err != nil {
 			return err
 		}
@@ -301,7 +303,12 @@ func (r *compiler) bootstrap() error {
 		return nil
 	}
 	// The proposals need the evaluation's demos: they are made before the
-	// trial is committed, and charged to it.
+	// trial is committed, and charged to it. The evaluation leaves room
+	// for their calls, and they stop where the budget does.
+	keep := optimizer.Reserve{}
+	if r.p.Model != nil {
+		keep.Calls = int64((r.s.NumCandidates - 1) * len(r.agents))
+	}
 	_, _, err := r.trial(spec, func(t *optimizer.Trial, rep *evaluation.Report) (json.RawMessage, error) {
 		r.cd = compileData{Outputs: map[string][]output{}, Instructions: map[string][]string{}}
 		if rep != nil {
@@ -318,13 +325,24 @@ func (r *compiler) bootstrap() error {
 			}
 		}
 		r.demoSets()
-		u, err := r.propose()
+		var left optimizer.Limit // what the budget leaves after the evaluation
+		if r.b.Calls > 0 {
+			if left.Calls = r.b.Calls - r.res.Spent.Calls - t.Calls; left.Calls <= 0 {
+				left.Calls = -1
+			}
+		}
+		if r.b.Cost > 0 {
+			if left.Cost = r.b.Cost - r.res.Spent.Cost - t.Cost; left.Cost <= 0 {
+				left.Cost = -1
+			}
+		}
+		u, err := r.propose(left)
 		t.Charge(u)
 		if err != nil {
 			return nil, err
 		}
 		return json.Marshal(r.cd)
-	}, true)
+	}, keep)
 	return err
 }
 
@@ -372,8 +390,10 @@ var tips = []string{"", "Be creative.", "Keep it simple.", "Describe the task pr
 
 // propose asks the model for each agent's instruction candidates,
 // grounded in a summary of the data, the team, a few of the agent's demos
-// and a random tip; candidate 0 is the agent's own instruction.
-func (r *compiler) propose() (optimizer.Usage, error) {
+// and a random tip; candidate 0 is the agent's own instruction. It makes
+// no proposal once its calls or cost would pass left (a zero field has no
+// bound; Calls < 0 allows none).
+func (r *compiler) propose(left optimizer.Limit) (optimizer.Usage, error) {
 	var meter *optimizer.Meter
 	if r.p.Model != nil {
 		meter = optimizer.NewMeter(r.p.Model)
@@ -408,7 +428,7 @@ func (r *compiler) propose() (optimizer.Usage, error) {
 		}
 		cands := []string{cur}
 		rng := r.rng(2, slices.Index(r.agents, id))
-		for k := 1; meter != nil && k < r.s.NumCandidates; k++ {
+		for k := 1; meter != nil && k < r.s.NumCandidates && within(meter.Used(), left); k++ {
 			var demos []prompt.Demo
 			for _, d := range r.sets[id][2][:min(3, len(r.sets[id][2]))] {
 				demos = append(demos, prompt.Demo{Question: d.Question, Answer: d.Output})
@@ -433,6 +453,11 @@ func (r *compiler) propose() (optimizer.Usage, error) {
 		return optimizer.Usage{}, nil
 	}
 	return meter.Take(), nil
+}
+
+// within reports whether usage u leaves room for another call under l.
+func within(u optimizer.Usage, l optimizer.Limit) bool {
+	return (l.Calls == 0 || u.Calls < l.Calls) && (l.Cost == 0 || u.Cost < l.Cost)
 }
 
 func clip(s string, n int) string {
@@ -562,7 +587,7 @@ func (r *compiler) search() error {
 		}
 		pd, _ := json.Marshal(trialData{Point: mustJSON(stats[best].pt)})
 		if _, _, err := r.trial(optimizer.TrialSpec{Program: prog, Examples: val, Split: optimizer.SplitVal, Strategy: StrategyFull,
-			Note: "beacon: the best configuration so far on the full validation split"}, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return pd, nil }, true); err != nil {
+			Note: "beacon: the best configuration so far on the full validation split"}, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return pd, nil }, optimizer.Reserve{}); err != nil {
 			return err
 		}
 		stats[best].full = true
@@ -608,7 +633,7 @@ func (r *compiler) search() error {
 		}
 		td, _ := json.Marshal(trialData{Point: mustJSON(pt), Sampler: sdata})
 		t, _, err := r.trial(optimizer.TrialSpec{Program: prog, Examples: exs, Split: split, Strategy: StrategySearch, Step: i + 1,
-			Note: fmt.Sprintf("beacon search trial %d", i+1)}, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return td, nil }, false)
+			Note: fmt.Sprintf("beacon search trial %d", i+1)}, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return td, nil }, r.fullReserve())
 		if err != nil {
 			return err
 		}

@@ -74,3 +74,28 @@ func TestCompiler(t *testing.T) {
 		}
 	}
 }
+
+// TestCompilerTinyBudget: a call budget a few calls short of the bootstrap
+// and its instruction proposals is never passed (the evaluation leaves
+// room for the proposals, and they stop at the budget).
+func TestCompilerTinyBudget(t *testing.T) {
+	st := studytest.First(t, teamConfig)
+	full, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := full.Trials[0]
+	if boot.Strategy != beacon.StrategyBootstrap || boot.Calls < 10 {
+		t.Fatalf("trial 0: %+v", boot)
+	}
+	for _, short := range []int64{1, 3, boot.Calls / 2} {
+		b := optimizer.Budget{Calls: boot.Calls - short}
+		res, err := st.Opt.Optimize(context.Background(), st.Problem, b)
+		if err != nil {
+			t.Fatalf("budget %d calls: %v", b.Calls, err)
+		}
+		if res.Spent.Calls > b.Calls {
+			t.Errorf("budget %d calls: spent %d", b.Calls, res.Spent.Calls)
+		}
+	}
+}

@@ -47,6 +47,14 @@ func (m *Meter) Generate(ctx context.Context, req lm.Request) (lm.Response, erro
 // the answers.
 func (m *Meter) Identity() string { return lm.IdentityOf(m.model) }
 
+// Used returns what the calls since the last Take used, and keeps
+// counting.
+func (m *Meter) Used() Usage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.used
+}
+
 // Take returns what the calls since the last Take used, and starts
 // counting afresh.
 func (m *Meter) Take() Usage {
