@@ -19,7 +19,8 @@ import (
 	"github.com/mabeam/mabeam/space"
 	"github.com/mabeam/mabeam/team"
 
-	_ "github.com/mabeam/mabeam/beacon" // registers the beacon sampler
+	_ "github.com/mabeam/mabeam/beacon" // registers the beacon sampler and optimizer
+	_ "github.com/mabeam/mabeam/edges"  // registers gptswarm and agentprune
 	_ "github.com/mabeam/mabeam/simba"  // registers the simba optimizer
 )
 
