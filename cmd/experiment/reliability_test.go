@@ -300,6 +300,8 @@ func TestSIMBAResume(t *testing.T) { killResume(t, "simba") }
 
 func TestBEACONResume(t *testing.T) { killResume(t, "beacon") }
 
+func TestGPTSwarmResume(t *testing.T) { killResume(t, "gptswarm") }
+
 func killResume(t *testing.T, name string) {
 	n, _ := strconv.Atoi(os.Getenv("MABEAM_OPTIMIZER_KILLS"))
 	if n <= 0 {
