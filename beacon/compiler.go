@@ -160,15 +160,12 @@ type compiler struct {
 	b      optimizer.Budget
 	s      Settings
 	te     optimizer.TeamProgramEvaluator
-	res    *optimizer.Result
-	next   int
-	agents []string // lm agents, team order
+	l      *optimizer.Ledger // the trials, the spend and the replay
+	agents []string          // lm agents, team order
 	base   optimizer.Program
 	cd     compileData
 	sets   map[string][][]optimizer.Demo
 	ext    *space.Space
-	cpe    float64 // the highest calls per example seen
-	kpe    float64 // and cost
 	// unbounded: no num_trials setting and a calls or cost budget, which
 	// alone ends the search.
 	unbounded bool
@@ -185,17 +182,12 @@ func (c *Compiler) Optimize(ctx context.Context, p *optimizer.Problem, b optimiz
 	if err := c.Check(p); err != nil {
 		return nil, err
 	}
-	r := &compiler{ctx: ctx, p: p, b: b, te: p.Evaluator.(optimizer.TeamProgramEvaluator), res: &optimizer.Result{}}
+	r := &compiler{ctx: ctx, p: p, b: b, te: p.Evaluator.(optimizer.TeamProgramEvaluator), l: optimizer.NewLedger(p)}
 	err := r.run(c.Settings)
-	if h := p.History; err == nil && r.next < len(h) {
-		err = fmt.Errorf("%w: stored trial %d is past the end of this study's replay (other settings, data or budget): run the config as a new experiment (run --new-experiment NAME)",
-			optimizer.ErrHistoryMismatch, h[r.next].Number)
-	}
 	if errors.Is(err, errBudget) {
 		err = nil
 	}
-	r.res.Best, r.res.BestOK = optimizer.Best(r.res.Trials, p.Direction)
-	return r.res, err
+	return r.l.Finish(err)
 }
 
 var errBudget = errors.New("beacon: budget reached")
@@ -206,58 +198,21 @@ func (r *compiler) rng(purpose, k int) *rand.Rand {
 
 // fullReserve is what one full validation evaluation is expected to
 // spend, kept back from every search trial.
-func (r *compiler) fullReserve() optimizer.Reserve {
-	v := float64(len(r.p.Val))
-	return optimizer.Reserve{Calls: int64(math.Ceil(r.cpe * v)), Cost: r.kpe * v, Trials: 1}
-}
+func (r *compiler) fullReserve() optimizer.Reserve { return r.l.Reserve(len(r.p.Val), 1) }
 
 // trial runs the next trial within the budget less keep, or replays it
 // from the history.
-func (r *compiler) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error), keep optimizer.Reserve) (optimizer.Trial, *evaluation.Report, error) {
-	s.Number = r.next
-	left, ok := r.b.Room(r.res.Spent, keep, optimizer.Usage{})
+func (r *compiler) trial(s optimizer.TrialSpec, done func(*optimizer.Trial, *evaluation.Report) error, keep optimizer.Reserve) (optimizer.Trial, error) {
+	left, ok := r.b.Room(r.l.Res.Spent, keep, optimizer.Usage{})
 	if !ok {
-		return optimizer.Trial{}, nil, errBudget
+		return optimizer.Trial{}, errBudget
 	}
-	if s.Number < len(r.p.History) {
-		t := r.p.History[s.Number]
-		if t.Strategy != s.Strategy || t.Split != s.Split {
-			return t, nil, fmt.Errorf("%w: stored trial %d (%s, split %s) is not the %s trial this study's replay reaches: run the config as a new experiment (run --new-experiment NAME)",
-				optimizer.ErrHistoryMismatch, t.Number, t.Strategy, t.Split, s.Strategy)
-		}
-		r.account(t)
-		return t, nil, nil
-	}
-	if err := r.ctx.Err(); err != nil {
-		return optimizer.Trial{}, nil, err
-	}
-	s.Options.Limit = left
-	t, rep, err := optimizer.Run(r.ctx, r.p, s)
-	if err != nil {
-		return t, rep, err
-	}
-	if data != nil {
-		if t.Data, err = data(&t, rep); err != nil {
-			return t, rep, err
-		}
-	}
-	r.account(t)
-	if r.p.OnTrial != nil {
-		if err := r.p.OnTrial(r.ctx, t, rep); err != nil {
-			return t, rep, err
-		}
-	}
-	return t, rep, nil
+	return r.l.Run(r.ctx, s, left, done)
 }
 
-func (r *compiler) account(t optimizer.Trial) {
-	r.next++
-	r.res.Trials = append(r.res.Trials, t)
-	r.res.Spent.Add(&t)
-	if t.Batch > 0 {
-		r.cpe = max(r.cpe, float64(t.Calls)/float64(t.Batch))
-		r.kpe = max(r.kpe, t.Cost/float64(t.Batch))
-	}
+// withData is a trial's finish that sets its Data.
+func withData(d json.RawMessage) func(*optimizer.Trial, *evaluation.Report) error {
+	return func(t *optimizer.Trial, _ *evaluation.Report) error { t.Data = d; return nil }
 }
 
 func (r *compiler) run(settings Settings) error {
@@ -291,8 +246,8 @@ func (r *compiler) bootstrap() error {
 	train := r.p.Train
 	spec := optimizer.TrialSpec{Program: r.base, Examples: train, Split: optimizer.SplitTrain, Strategy: StrategyBootstrap,
 		Note: "beacon bootstrap: the baseline on train, and the instruction proposals", Options: optimizer.EvalOptions{KeepTraces: true}}
-	if r.next < len(r.p.History) { // replayed: the proposals are in its data
-		t, _, err := r.trial(spec, nil, optimizer.Reserve{})
+	if r.l.Next < len(r.p.History) { // replayed: the proposals are in its data
+		t, err := r.trial(spec, nil, optimizer.Reserve{})
 		if err != nil {
 			return err
 		}
@@ -309,7 +264,7 @@ func (r *compiler) bootstrap() error {
 	if r.p.Model != nil {
 		keep.Calls = int64((r.s.NumCandidates - 1) * len(r.agents))
 	}
-	_, _, err := r.trial(spec, func(t *optimizer.Trial, rep *evaluation.Report) (json.RawMessage, error) {
+	_, err := r.trial(spec, func(t *optimizer.Trial, rep *evaluation.Report) error {
 		r.cd = compileData{Outputs: map[string][]output{}, Instructions: map[string][]string{}}
 		if rep != nil {
 			for i, res := range rep.Results {
@@ -325,23 +280,19 @@ func (r *compiler) bootstrap() error {
 			}
 		}
 		r.demoSets()
-		var left optimizer.Limit // what the budget leaves after the evaluation
-		if r.b.Calls > 0 {
-			if left.Calls = r.b.Calls - r.res.Spent.Calls - t.Calls; left.Calls <= 0 {
-				left.Calls = -1
-			}
+		spent := r.l.Res.Spent // and the evaluation
+		spent.Add(t)
+		left, ok := r.b.Remaining(spent)
+		more := func(u optimizer.Usage) bool {
+			return ok && (left.Calls == 0 || u.Calls < left.Calls) && (left.Cost == 0 || u.Cost < left.Cost)
 		}
-		if r.b.Cost > 0 {
-			if left.Cost = r.b.Cost - r.res.Spent.Cost - t.Cost; left.Cost <= 0 {
-				left.Cost = -1
-			}
-		}
-		u, err := r.propose(left)
+		u, err := r.propose(more)
 		t.Charge(u)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return json.Marshal(r.cd)
+		t.Data, err = json.Marshal(r.cd)
+		return err
 	}, keep)
 	return err
 }
@@ -391,9 +342,8 @@ var tips = []string{"", "Be creative.", "Keep it simple.", "Describe the task pr
 // propose asks the model for each agent's instruction candidates,
 // grounded in a summary of the data, the team, a few of the agent's demos
 // and a random tip; candidate 0 is the agent's own instruction. It makes
-// no proposal once its calls or cost would pass left (a zero field has no
-// bound; Calls < 0 allows none).
-func (r *compiler) propose(left optimizer.Limit) (optimizer.Usage, error) {
+// another proposal only while more allows what the proposals have used.
+func (r *compiler) propose(more func(optimizer.Usage) bool) (optimizer.Usage, error) {
 	var meter *optimizer.Meter
 	if r.p.Model != nil {
 		meter = optimizer.NewMeter(r.p.Model)
@@ -428,7 +378,7 @@ func (r *compiler) propose(left optimizer.Limit) (optimizer.Usage, error) {
 		}
 		cands := []string{cur}
 		rng := r.rng(2, slices.Index(r.agents, id))
-		for k := 1; meter != nil && k < r.s.NumCandidates && within(meter.Used(), left); k++ {
+		for k := 1; meter != nil && k < r.s.NumCandidates && more(meter.Used()); k++ {
 			var demos []prompt.Demo
 			for _, d := range r.sets[id][2][:min(3, len(r.sets[id][2]))] {
 				demos = append(demos, prompt.Demo{Question: d.Question, Answer: d.Output})
@@ -453,11 +403,6 @@ func (r *compiler) propose(left optimizer.Limit) (optimizer.Usage, error) {
 		return optimizer.Usage{}, nil
 	}
 	return meter.Take(), nil
-}
-
-// within reports whether usage u leaves room for another call under l.
-func within(u optimizer.Usage, l optimizer.Limit) bool {
-	return (l.Calls == 0 || u.Calls < l.Calls) && (l.Cost == 0 || u.Cost < l.Cost)
 }
 
 func clip(s string, n int) string {
@@ -586,8 +531,8 @@ func (r *compiler) search() error {
 			return err
 		}
 		pd, _ := json.Marshal(trialData{Point: mustJSON(stats[best].pt)})
-		if _, _, err := r.trial(optimizer.TrialSpec{Program: prog, Examples: val, Split: optimizer.SplitVal, Strategy: StrategyFull,
-			Note: "beacon: the best configuration so far on the full validation split"}, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return pd, nil }, optimizer.Reserve{}); err != nil {
+		if _, err := r.trial(optimizer.TrialSpec{Program: prog, Examples: val, Split: optimizer.SplitVal, Strategy: StrategyFull,
+			Note: "beacon: the best configuration so far on the full validation split"}, withData(pd), optimizer.Reserve{}); err != nil {
 			return err
 		}
 		stats[best].full = true
@@ -598,7 +543,7 @@ func (r *compiler) search() error {
 		trials = math.MaxInt
 	}
 	for i := range trials {
-		n := r.next
+		n := r.l.Next
 		var pt space.Assignment
 		var sdata json.RawMessage
 		if n < len(r.p.History) {
@@ -632,8 +577,8 @@ func (r *compiler) search() error {
 			}
 		}
 		td, _ := json.Marshal(trialData{Point: mustJSON(pt), Sampler: sdata})
-		t, _, err := r.trial(optimizer.TrialSpec{Program: prog, Examples: exs, Split: split, Strategy: StrategySearch, Step: i + 1,
-			Note: fmt.Sprintf("beacon search trial %d", i+1)}, func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error) { return td, nil }, r.fullReserve())
+		t, err := r.trial(optimizer.TrialSpec{Program: prog, Examples: exs, Split: split, Strategy: StrategySearch, Step: i + 1,
+			Note: fmt.Sprintf("beacon search trial %d", i+1)}, withData(td), r.fullReserve())
 		if err != nil {
 			return err
 		}

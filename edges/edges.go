@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/evaluation"
 	"github.com/mabeam/mabeam/optimizer"
 	"github.com/mabeam/mabeam/space"
 )
@@ -136,11 +137,7 @@ type run struct {
 	s      Settings
 	method string
 	edges  []string
-	res    *optimizer.Result
-	next   int
-	// cpe and kpe are the highest calls and cost per example seen, for
-	// the final evaluation's reserve.
-	cpe, kpe float64
+	l      *optimizer.Ledger // the trials, the spend and the replay
 
 	theta, m, v []float64 // the logits and Adam's moments
 	steps       int       // Adam's updates so far
@@ -166,11 +163,9 @@ func (o *Optimizer) Optimize(ctx context.Context, p *optimizer.Problem, b optimi
 	if err != nil {
 		return nil, err
 	}
-	r := &run{ctx: ctx, p: p, b: b, s: s, method: o.Method, edges: edges, res: &optimizer.Result{},
+	r := &run{ctx: ctx, p: p, b: b, s: s, method: o.Method, edges: edges, l: optimizer.NewLedger(p),
 		theta: make([]float64, len(edges)), m: make([]float64, len(edges)), v: make([]float64, len(edges))}
-	err = r.optimize()
-	r.res.Best, r.res.BestOK = optimizer.Best(r.res.Trials, p.Direction)
-	return r.res, err
+	return r.l.Finish(r.optimize())
 }
 
 func (r *run) optimize() error {
@@ -381,49 +376,13 @@ func (r *run) graph(on []bool) (space.Assignment, error) {
 // trial runs the next trial within the budget (less the final
 // evaluation's reserve unless final), or replays it from the history.
 func (r *run) trial(s optimizer.TrialSpec, data json.RawMessage, final bool) (optimizer.Trial, error) {
-	s.Number = r.next
 	var keep optimizer.Reserve
 	if !final {
-		v := float64(len(r.p.Val))
-		keep = optimizer.Reserve{Calls: int64(math.Ceil(r.cpe * v)), Cost: r.kpe * v, Trials: 1}
+		keep = r.l.Reserve(len(r.p.Val), 1)
 	}
-	left, ok := r.b.Room(r.res.Spent, keep, optimizer.Usage{})
+	left, ok := r.b.Room(r.l.Res.Spent, keep, optimizer.Usage{})
 	if !ok {
 		return optimizer.Trial{}, errBudget
 	}
-	if s.Number < len(r.p.History) {
-		t := r.p.History[s.Number]
-		if t.Strategy != s.Strategy || t.Step != s.Step || t.Split != s.Split {
-			return t, fmt.Errorf("%w: stored trial %d (%s, step %d, split %s) is not the %s trial of step %d this study's replay reaches: run the config as a new experiment (run --new-experiment NAME)",
-				optimizer.ErrHistoryMismatch, t.Number, t.Strategy, t.Step, t.Split, s.Strategy, s.Step)
-		}
-		r.account(t)
-		return t, nil
-	}
-	if err := r.ctx.Err(); err != nil {
-		return optimizer.Trial{}, err
-	}
-	s.Options.Limit = left
-	t, rep, err := optimizer.Run(r.ctx, r.p, s)
-	if err != nil {
-		return t, err
-	}
-	t.Data = data
-	r.account(t)
-	if r.p.OnTrial != nil {
-		if err := r.p.OnTrial(r.ctx, t, rep); err != nil {
-			return t, err
-		}
-	}
-	return t, nil
-}
-
-func (r *run) account(t optimizer.Trial) {
-	r.next++
-	r.res.Trials = append(r.res.Trials, t)
-	r.res.Spent.Add(&t)
-	if t.Batch > 0 {
-		r.cpe = max(r.cpe, float64(t.Calls)/float64(t.Batch))
-		r.kpe = max(r.kpe, t.Cost/float64(t.Batch))
-	}
+	return r.l.Run(r.ctx, s, left, func(t *optimizer.Trial, _ *evaluation.Report) error { t.Data = data; return nil })
 }

@@ -165,15 +165,14 @@ func (o *SIMBA) Optimize(ctx context.Context, p *optimizer.Problem, b optimizer.
 		return nil, err
 	}
 	s, _ := o.Settings.resolved()
-	r := &run{ctx: ctx, p: p, b: b, s: s, res: &optimizer.Result{}, strategies: o.usable(p)}
+	r := &run{ctx: ctx, p: p, b: b, s: s, l: optimizer.NewLedger(p), strategies: o.usable(p)}
+	r.l.Hint = "a SIMBA study whose steps were cut by its budget cannot be extended by a larger one"
 	r.pe = p.Evaluator.(optimizer.ProgramEvaluator)
 	r.team, _ = p.Evaluator.(optimizer.TeamProgramEvaluator)
 	if p.Model != nil {
 		r.meter = optimizer.NewMeter(p.Model)
 	}
-	err := r.optimize()
-	r.res.Best, r.res.BestOK = optimizer.Best(r.res.Trials, p.Direction)
-	return r.res, err
+	return r.l.Finish(r.steps())
 }
 
 // Check reports whether SIMBA can run on p with its settings: an
@@ -236,12 +235,11 @@ type run struct {
 	team       optimizer.TeamProgramEvaluator // nil if the evaluator is not a team's
 	meter      *optimizer.Meter
 	strategies []string
-	res        *optimizer.Result
+	l          *optimizer.Ledger // the trials, the spend and the replay
 
 	pool    pool
 	members []member
 	winners []int // member indices: the baseline, then one per step
-	next    int   // the next trial number
 }
 
 // rng returns the generator of one purpose of one step, so that a replayed
@@ -282,16 +280,6 @@ func (r *run) batches() [][]datasets.Example {
 		out[st] = batch
 	}
 	return out
-}
-
-// optimize runs (or replays) the study; every stored trial must be one the
-// replay reaches.
-func (r *run) optimize() error {
-	err := r.steps()
-	if h := r.p.History; err == nil && r.next < len(h) {
-		return mismatch(h[r.next], "a trial of this study: the replay ended before it")
-	}
-	return err
 }
 
 func (r *run) steps() error {
@@ -374,7 +362,7 @@ func (r *run) reserve(final bool) optimizer.Reserve {
 // pre being what making its program spent; errBudget when the budget,
 // less the final selection's reserve unless final, has no room for it.
 func (r *run) limit(final bool, pre optimizer.Usage) (optimizer.Limit, error) {
-	l, ok := r.b.Room(r.res.Spent, r.reserve(final), pre)
+	l, ok := r.b.Room(r.l.Res.Spent, r.reserve(final), pre)
 	if !ok {
 		return l, errBudget
 	}
@@ -387,25 +375,21 @@ func (r *run) limit(final bool, pre optimizer.Usage) (optimizer.Limit, error) {
 // its program). It returns errBudget, before running anything, when the
 // budget has no room.
 func (r *run) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluation.Report) (json.RawMessage, error), final bool, pre optimizer.Usage) (optimizer.Trial, error) {
-	s.Number = r.next
+	s.Number = r.l.Next
 	l, err := r.limit(final, pre)
 	if err != nil {
 		return optimizer.Trial{}, err
 	}
-	if s.Number < len(r.p.History) {
-		t := r.p.History[s.Number]
-		if t.Strategy != s.Strategy || t.Step != s.Step || t.Split != s.Split || !sameParent(t.Parent, s.Parent) {
-			return t, mismatch(t, fmt.Sprintf("the %s trial of step %d", s.Strategy, s.Step))
-		}
-		if t.State == optimizer.Stopped {
+	if t, ok, err := r.l.Stored(s); ok {
+		if err == nil && t.State == optimizer.Stopped {
 			if was, ok := stoppedLimit(t.Data); !ok || was != l {
-				return t, mismatch(t, fmt.Sprintf("a trial cut by the budget that now leaves it %+v (it was cut at %+v)", l, was))
+				err = r.l.Mismatch(t, fmt.Sprintf("a trial cut by the budget that now leaves it %+v (it was cut at %+v)", l, was))
 			}
 		}
-		r.next++
-		r.res.Trials = append(r.res.Trials, t)
-		r.res.Spent.Add(&t) // the spend so far, as the uninterrupted run saw it
-		return t, nil
+		if err == nil {
+			r.l.Replay(t)
+		}
+		return t, err
 	}
 	if err := r.ctx.Err(); err != nil {
 		return optimizer.Trial{}, err
@@ -426,15 +410,7 @@ func (r *run) trial(s optimizer.TrialSpec, data func(*optimizer.Trial, *evaluati
 			return t, fmt.Errorf("simba: trial %d: %w", t.Number, err)
 		}
 	}
-	r.next++
-	r.res.Trials = append(r.res.Trials, t)
-	r.res.Spent.Add(&t)
-	if r.p.OnTrial != nil {
-		if err := r.p.OnTrial(r.ctx, t, rep); err != nil {
-			return t, err
-		}
-	}
-	return t, nil
+	return t, r.l.Commit(r.ctx, t, rep)
 }
 
 // A trial the budget cut records the limit it ran under in its Data
@@ -470,40 +446,19 @@ func stoppedLimit(data json.RawMessage) (optimizer.Limit, bool) {
 // not scored, charged with what the strategy's calls used. A stored one
 // is replayed.
 func (r *run) dropped(s optimizer.TrialSpec, c cand) (optimizer.Trial, error) {
-	s.Number = r.next
-	if s.Number < len(r.p.History) {
-		t := r.p.History[s.Number]
-		if t.State != optimizer.Failed || t.Strategy != s.Strategy || t.Step != s.Step || !sameParent(t.Parent, s.Parent) {
-			return t, mismatch(t, fmt.Sprintf("the dropped %s candidate of step %d", s.Strategy, s.Step))
+	s.Number = r.l.Next
+	if t, ok, err := r.l.Stored(s); ok {
+		if err == nil && t.State != optimizer.Failed {
+			err = r.l.Mismatch(t, fmt.Sprintf("the dropped %s candidate of step %d", s.Strategy, s.Step))
 		}
-		r.next++
-		r.res.Trials = append(r.res.Trials, t)
-		r.res.Spent.Add(&t)
-		return t, nil
+		if err == nil {
+			r.l.Replay(t)
+		}
+		return t, err
 	}
 	t := optimizer.Trial{Number: s.Number, Params: s.Program.Params, Agents: s.Program.Agents, State: optimizer.Failed,
 		Value: math.NaN(), Start: time.Now(), Note: s.Note, Split: s.Split, Parent: s.Parent, Strategy: s.Strategy,
 		Step: s.Step, Err: c.failed, Data: c.data}
 	t.Charge(c.usage)
-	r.next++
-	r.res.Trials = append(r.res.Trials, t)
-	r.res.Spent.Add(&t)
-	if r.p.OnTrial != nil {
-		if err := r.p.OnTrial(r.ctx, t, nil); err != nil {
-			return t, err
-		}
-	}
-	return t, nil
-}
-
-// mismatch is the error of a stored trial t where the replay reaches what.
-func mismatch(t optimizer.Trial, what string) error {
-	return fmt.Errorf("%w: stored trial %d (%s, step %d, split %s) is not %s, which the replay of this SIMBA study reaches; "+
-		"it was run with other settings, data or budget (a SIMBA study whose steps were cut by its budget cannot be extended by a larger one): "+
-		"run the config as a new experiment (run --new-experiment NAME)",
-		optimizer.ErrHistoryMismatch, t.Number, t.Strategy, t.Step, t.Split, what)
-}
-
-func sameParent(a, b *int) bool {
-	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+	return t, r.l.Commit(r.ctx, t, nil)
 }

@@ -208,13 +208,13 @@ func (r *run) step(step int, batch []datasets.Example) error {
 			return err
 		}
 		var c cand
-		if num := r.next; num < len(r.p.History) {
-			stored, bucket, err := storedCandidate(r.p.History[num], step)
+		if num := r.l.Next; num < len(r.p.History) {
+			stored, bucket, err := r.storedCandidate(r.p.History[num], step)
 			if err != nil {
 				return err
 			}
 			if bucket != k {
-				return mismatch(r.p.History[num], fmt.Sprintf("the candidate of bucket %d of step %d", k, step))
+				return r.l.Mismatch(r.p.History[num], fmt.Sprintf("the candidate of bucket %d of step %d", k, step))
 			}
 			c = stored
 		} else {
@@ -253,10 +253,10 @@ func (r *run) step(step int, batch []datasets.Example) error {
 }
 
 // storedCandidate reads a stored candidate trial of step.
-func storedCandidate(t optimizer.Trial, step int) (cand, int, error) {
+func (r *run) storedCandidate(t optimizer.Trial, step int) (cand, int, error) {
 	var d candidateData
 	if t.Step != step || t.Parent == nil || !isStrategy(t.Strategy) || json.Unmarshal(t.Data, &d) != nil {
-		return cand{}, 0, mismatch(t, fmt.Sprintf("a candidate of step %d", step))
+		return cand{}, 0, r.l.Mismatch(t, fmt.Sprintf("a candidate of step %d", step))
 	}
 	c := cand{prog: t.Program(), parent: *t.Parent, strategy: t.Strategy, data: t.Data, failed: d.Error}
 	if d.Charged != nil {
