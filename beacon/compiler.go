@@ -258,12 +258,8 @@ func (r *compiler) bootstrap() error {
 		return nil
 	}
 	// The proposals need the evaluation's demos: they are made before the
-	// trial is committed, and charged to it. The evaluation leaves room
-	// for their calls, and they stop where the budget does.
-	keep := optimizer.Reserve{}
-	if r.p.Model != nil {
-		keep.Calls = int64((r.s.NumCandidates - 1) * len(r.agents))
-	}
+	// trial is committed, and charged to it; they stop where the budget
+	// does.
 	_, err := r.trial(spec, func(t *optimizer.Trial, rep *evaluation.Report) error {
 		r.cd = compileData{Outputs: map[string][]output{}, Instructions: map[string][]string{}}
 		if rep != nil {
@@ -293,7 +289,7 @@ func (r *compiler) bootstrap() error {
 		}
 		t.Data, err = json.Marshal(r.cd)
 		return err
-	}, keep)
+	}, optimizer.Reserve{})
 	return err
 }
 

@@ -76,8 +76,8 @@ func TestCompiler(t *testing.T) {
 }
 
 // TestCompilerTinyBudget: a call budget a few calls short of the bootstrap
-// and its instruction proposals is never passed (the evaluation leaves
-// room for the proposals, and they stop at the budget).
+// and its instruction proposals is never passed: the proposals stop at
+// the budget.
 func TestCompilerTinyBudget(t *testing.T) {
 	st := studytest.First(t, teamConfig)
 	full, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
