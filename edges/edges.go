@@ -142,7 +142,6 @@ type run struct {
 	theta, m, v []float64 // the logits and Adam's moments
 	steps       int       // Adam's updates so far
 	base        float64   // gptswarm's moving-average baseline
-	hasBase     bool
 }
 
 var errBudget = errors.New("edges: budget reached")
@@ -226,12 +225,6 @@ func (r *run) iteration(it int) (done bool, err error) {
 		if t.State != optimizer.Complete {
 			continue // a failed graph teaches nothing
 		}
-		if len(t.Data) > 0 { // a replayed trial: the edges it drew
-			var sd sampleData
-			if json.Unmarshal(t.Data, &sd) == nil && len(sd.On) == len(on) {
-				on = sd.On
-			}
-		}
 		u := t.Value
 		if r.p.Direction == optimizer.Minimize {
 			u = -u
@@ -255,8 +248,8 @@ func (r *run) update(xs [][]bool, us []float64) {
 	mean /= float64(len(us))
 	b := 0.0
 	if r.method == GPTSwarm {
-		if !r.hasBase {
-			r.base, r.hasBase = mean, true
+		if r.steps == 0 {
+			r.base = mean // the first iteration's mean
 		}
 		b = r.base
 	}
