@@ -16,9 +16,9 @@
 //     per agent (prompt.TaskProposeInstruction) grounded in a summary of
 //     the data, the team, three of the agent's bootstrapped demos and a
 //     random tip; candidate 0 is the agent's own instruction. The
-//     proposals' calls are charged to trial 0, and its Data keeps the demo
-//     candidates and the instructions, so a resumed study makes no call
-//     again.
+//     proposals' calls are charged to trial 0 and stop where the budget
+//     does, and its Data keeps the demo candidates and the instructions, so
+//     a resumed study makes no call again.
 //   - Each agent has n demo sets, DSPy's scheme: zero-shot, labelled only
 //     (MaxLabeledDemos gold answers), the bootstrap in train order, then
 //     shuffled bootstraps of random sizes up to MaxBootstrappedDemos.
