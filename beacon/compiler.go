@@ -173,13 +173,7 @@ type compiler struct {
 
 // Optimize implements optimizer.Optimizer.
 func (c *Compiler) Optimize(ctx context.Context, p *optimizer.Problem, b optimizer.Budget) (*optimizer.Result, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	if err := b.Validate(); err != nil {
-		return nil, err
-	}
-	if err := c.Check(p); err != nil {
+	if err := optimizer.Ready(c, p, b); err != nil {
 		return nil, err
 	}
 	r := &compiler{ctx: ctx, p: p, b: b, te: p.Evaluator.(optimizer.TeamProgramEvaluator), l: optimizer.NewLedger(p)}

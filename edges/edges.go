@@ -148,20 +148,11 @@ var errBudget = errors.New("edges: budget reached")
 
 // Optimize implements optimizer.Optimizer.
 func (o *Optimizer) Optimize(ctx context.Context, p *optimizer.Problem, b optimizer.Budget) (*optimizer.Result, error) {
-	if err := p.Validate(); err != nil {
+	if err := optimizer.Ready(o, p, b); err != nil {
 		return nil, err
 	}
-	if err := b.Validate(); err != nil {
-		return nil, err
-	}
-	s, err := o.resolved()
-	if err != nil {
-		return nil, err
-	}
-	edges, err := candidates(o.Method, p)
-	if err != nil {
-		return nil, err
-	}
+	s, _ := o.resolved()
+	edges, _ := candidates(o.Method, p)
 	r := &run{ctx: ctx, p: p, b: b, s: s, method: o.Method, edges: edges, l: optimizer.NewLedger(p),
 		theta: make([]float64, len(edges)), m: make([]float64, len(edges)), v: make([]float64, len(edges))}
 	return r.l.Finish(r.optimize())

@@ -210,6 +210,21 @@ type Checker interface {
 	Check(p *Problem) error
 }
 
+// Ready checks a study before optimizer o runs it: the problem's fields,
+// the budget, and o's own Check when it is a Checker.
+func Ready(o Optimizer, p *Problem, b Budget) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	if c, ok := o.(Checker); ok {
+		return c.Check(p)
+	}
+	return nil
+}
+
 // Search is the generic optimizer that asks a Sampler for each trial and
 // scores it on the whole validation split. With the Random sampler it is
 // the random-search baseline.
@@ -225,10 +240,7 @@ var _ Optimizer = (*Search)(nil)
 // call and cost budget (with a ProgramEvaluator): a trial that would pass
 // it is cut short, stored as Stopped, and ends the study.
 func (s *Search) Optimize(ctx context.Context, p *Problem, b Budget) (*Result, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	if err := b.Validate(); err != nil {
+	if err := Ready(s, p, b); err != nil {
 		return nil, err
 	}
 	smp := s.Sampler

@@ -155,13 +155,7 @@ func init() {
 // a baseline and a train split of at least one batch; Problem.History, if
 // given, must be a previous run of the same study, which it replays.
 func (o *SIMBA) Optimize(ctx context.Context, p *optimizer.Problem, b optimizer.Budget) (*optimizer.Result, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	if err := b.Validate(); err != nil {
-		return nil, err
-	}
-	if err := o.Check(p); err != nil {
+	if err := optimizer.Ready(o, p, b); err != nil {
 		return nil, err
 	}
 	s, _ := o.Settings.resolved()
