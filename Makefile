@@ -44,11 +44,12 @@ reliability:
 	MABEAM_RELIABILITY=50 MABEAM_ASKERS=8 MABEAM_ASK_ROUNDS=50 MABEAM_OPTIMIZER_KILLS=20 $(GO) test -count=1 -v -timeout 30m \
 		-run 'TestReliability|TestConcurrentAsk|TestSIMBAResume|TestBEACONResume|TestGPTSwarmResume' ./cmd/experiment/
 
-# The optimizer figures: the four figure configs (quickstart, team composition,
-# adversarial topology, cost-aware) at every seed, printing each optimizer's test
-# score, gain over the baseline and paired difference to random search, and how
-# often the adversary is cut off from the team answer. About 20 s; the stores are
-# kept in out/figures.
+# The optimizer figures: the five figure configs (quickstart, team composition,
+# adversarial topology, cost-aware, the six-agent mesh) at every seed, printing
+# each optimizer's test score, gain over the baseline and paired difference to
+# random search, how often the adversary is cut off from the team answer and the
+# edge optimizers' learnt adversary edges, and the mesh's tokens a test question.
+# About 90 s; the stores are kept in out/figures.
 figures:
 	mkdir -p out/figures
 	MABEAM_FIGURES=1 MABEAM_FIGURES_DIR=$(CURDIR)/out/figures $(GO) test -count=1 -v -timeout 30m -run TestFigures ./experiments/

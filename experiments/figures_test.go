@@ -2,7 +2,9 @@ package experiments
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,13 +14,16 @@ import (
 )
 
 // TestFigures runs the figure configs (quickstart, team composition,
-// adversarial topology, cost-aware) with every seed and prints what the
-// SIMBA issue reports: each optimizer's test score, its gain over the
-// baseline and its paired difference to random search (compare --against
-// random), and, on the adversarial topology, in how many seeds the
-// returned team's adversary cannot reach the team answer
-// (team.Spec.Reaches). It runs only with MABEAM_FIGURES=1 (`make
-// figures`); MABEAM_FIGURES_DIR keeps the stores there.
+// adversarial topology, cost-aware, the six-agent mesh) with every seed and
+// prints what the optimizer issues report: each optimizer's test score,
+// its gain over the baseline and its paired difference to random search
+// (compare --against random); on the adversarial topology, in how many
+// seeds the returned team's adversary cannot reach the team answer
+// (team.Spec.Reaches) and, for the edge optimizers, the learnt
+// probabilities of the adversary's edges; on the mesh, the tokens a test
+// question costs the returned team and the baseline. It runs only with
+// MABEAM_FIGURES=1 (`make figures`); MABEAM_FIGURES_DIR keeps the stores
+// there.
 func TestFigures(t *testing.T) {
 	if os.Getenv("MABEAM_FIGURES") == "" {
 		t.Skip("set MABEAM_FIGURES=1 (make figures)")
@@ -28,7 +33,7 @@ func TestFigures(t *testing.T) {
 		dir = t.TempDir()
 	}
 	ctx := context.Background()
-	for _, name := range []string{"quickstart", "team_composition", "topology_adversary", "cost_aware"} {
+	for _, name := range []string{"quickstart", "team_composition", "topology_adversary", "cost_aware", "mesh_prune"} {
 		c, err := Load(name + ".yaml")
 		if err != nil {
 			t.Fatal(err)
@@ -54,9 +59,13 @@ func TestFigures(t *testing.T) {
 				r.Experiment, r.Dataset, r.Optimizer, r.Seeds, r.TestMean, r.TestCI[0], r.TestCI[1], r.BaselineMean,
 				r.DiffMean, r.DiffCI[0], r.DiffCI[1], vs, r.LMCalls)
 		}
+		if name == "mesh_prune" {
+			logTokens(t, ctx, s, sts)
+		}
 		if name != "topology_adversary" {
 			continue
 		}
+		logAdversaryEdges(t, ctx, s, sts)
 		cut := map[string][]string{}
 		for _, st := range sts {
 			rec, err := s.Study(ctx, st.Name)
@@ -83,6 +92,86 @@ func TestFigures(t *testing.T) {
 			n := strings.Count(strings.Join(seeds, "|"), "cut off")
 			t.Logf("topology_adversary %s: the adversary cannot reach the team answer in %d of %d seeds: %s", opt, n, len(seeds), strings.Join(seeds, "; "))
 		}
+	}
+}
+
+// logTokens prints, per optimizer, the mean tokens of a test question for
+// the returned teams and the baselines.
+func logTokens(t *testing.T, ctx context.Context, s *store.Store, sts []*Study) {
+	type sum struct{ best, base, n float64 }
+	by := map[string]*sum{}
+	var opts []string
+	for _, st := range sts {
+		rec, err := s.Study(ctx, st.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if by[st.Optimizer] == nil {
+			by[st.Optimizer] = &sum{}
+			opts = append(opts, st.Optimizer)
+		}
+		for team, dst := range map[string]*float64{"best": &by[st.Optimizer].best, "baseline": &by[st.Optimizer].base} {
+			rs, err := s.TestResults(ctx, rec.ID, team)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rs {
+				*dst += float64(r.Tokens)
+			}
+		}
+		by[st.Optimizer].n += float64(len(st.Problem.Test))
+	}
+	for _, o := range opts {
+		b := by[o]
+		t.Logf("mesh_prune %s: %.0f tokens a test question against the baseline's %.0f (%+.1f%%)", o, b.best/b.n, b.base/b.n, 100*(b.best/b.base-1))
+	}
+}
+
+// logAdversaryEdges prints, for the edge optimizers, the learnt
+// probability of each edge out of the adversary (the final trial's
+// logits), and in how many seeds every one is below 0.1.
+func logAdversaryEdges(t *testing.T, ctx context.Context, s *store.Store, sts []*Study) {
+	rows := map[string][]string{}
+	below := map[string]int{}
+	var opts []string
+	for _, st := range sts {
+		if st.Optimizer != "gptswarm" && st.Optimizer != "agentprune" {
+			continue
+		}
+		rec, err := s.Study(ctx, st.Name)
+		if err != nil || rec.Result.BestTrial == nil {
+			t.Fatalf("%s: %v", st.Name, err)
+		}
+		tr, err := s.Trial(ctx, rec.ID, *rec.Result.BestTrial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Edges []string  `json:"edges"`
+			Theta []float64 `json:"theta"`
+		}
+		if err := json.Unmarshal(tr.Data, &d); err != nil {
+			t.Fatalf("%s: trial %d: %v", st.Name, tr.Number, err)
+		}
+		if _, ok := rows[st.Optimizer]; !ok {
+			opts = append(opts, st.Optimizer)
+		}
+		var ps []string
+		all := true
+		for i, e := range d.Edges {
+			if strings.HasPrefix(e, "team/edge/adversary/") {
+				p := 1 / (1 + math.Exp(-d.Theta[i]))
+				all = all && p < 0.1
+				ps = append(ps, fmt.Sprintf("%.2f", p))
+			}
+		}
+		if all {
+			below[st.Optimizer]++
+		}
+		rows[st.Optimizer] = append(rows[st.Optimizer], fmt.Sprintf("seed %d [%s]", st.Seed, strings.Join(ps, " ")))
+	}
+	for _, o := range opts {
+		t.Logf("topology_adversary %s: every edge out of the adversary below p = 0.1 in %d of %d seeds: %s", o, below[o], len(rows[o]), strings.Join(rows[o], "; "))
 	}
 }
 
