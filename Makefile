@@ -39,10 +39,10 @@ clean:
 # The run-integrity figures: 50 kills (SIGKILL, SIGINT, SIGTERM) at random
 # moments with the LM cache on and off, each resumed run's full trial table
 # equal to an uninterrupted run's; 8 concurrent ask processes × 50 rounds;
-# 20 SIGKILLs each of a SIMBA, a BEACON and a gptswarm study, each resumed to the uninterrupted table.
+# 20 SIGKILLs each of a SIMBA, a BEACON, a gptswarm and an agentprune study, each resumed to the uninterrupted table.
 reliability:
 	MABEAM_RELIABILITY=50 MABEAM_ASKERS=8 MABEAM_ASK_ROUNDS=50 MABEAM_OPTIMIZER_KILLS=20 $(GO) test -count=1 -v -timeout 30m \
-		-run 'TestReliability|TestConcurrentAsk|TestSIMBAResume|TestBEACONResume|TestGPTSwarmResume' ./cmd/experiment/
+		-run 'TestReliability|TestConcurrentAsk|TestSIMBAResume|TestBEACONResume|TestGPTSwarmResume|TestAgentPruneResume' ./cmd/experiment/
 
 # The optimizer figures: the five figure configs (quickstart, team composition,
 # adversarial topology, cost-aware, the six-agent mesh) at every seed, printing

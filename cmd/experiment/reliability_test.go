@@ -302,6 +302,8 @@ func TestBEACONResume(t *testing.T) { killResume(t, "beacon") }
 
 func TestGPTSwarmResume(t *testing.T) { killResume(t, "gptswarm") }
 
+func TestAgentPruneResume(t *testing.T) { killResume(t, "agentprune") }
+
 func killResume(t *testing.T, name string) {
 	n, _ := strconv.Atoi(os.Getenv("MABEAM_OPTIMIZER_KILLS"))
 	if n <= 0 {
