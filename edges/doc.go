@@ -6,8 +6,14 @@
 // Both need a team space whose topology can be explicit with searched
 // edges (team.search_edges in a config): every candidate edge between
 // agents active in the baseline is an independent Bernoulli(σ(θ_e)), θ = 0
-// at the start (p = 0.5). The other variables stay at the baseline's
-// values and the topology is explicit.
+// at the start (p = 0.5). The topology is explicit, and the other
+// variables stay at the baseline's values unless Settings.SampleOthers
+// ("sample_others" in a config) says to sample them too: then each sampled
+// graph draws them at random from the space (Space.Sample), every edge of
+// the team is a candidate, an edge whose agents are not both on a graph's
+// team is off in it and takes no part in its REINFORCE term, and the
+// result takes the other variables of the sampled graph with the best
+// mini-batch score (the first of equals).
 //
 // Each iteration draws Graphs graphs (4) and scores each on the same
 // mini-batch of the train split (Minibatch, 16 examples, drawn afresh

@@ -42,6 +42,11 @@ type Settings struct {
 	Iterations int `json:"iterations,omitempty"`
 	// Prune is agentprune's share of candidate edges pruned; 0 means 0.25.
 	Prune float64 `json:"prune,omitempty"`
+	// SampleOthers draws the variables other than the topology and the
+	// edges at random from the space for every sampled graph, instead of
+	// keeping the baseline's; the result then takes the other variables of
+	// the sampled graph that scored best on its mini-batch.
+	SampleOthers bool `json:"sample_others,omitempty"`
 }
 
 // Optimizer is gptswarm or agentprune (Method).
@@ -87,13 +92,14 @@ func (o *Optimizer) Check(p *optimizer.Problem) error {
 	if _, err := o.resolved(); err != nil {
 		return err
 	}
-	_, err := candidates(o.Method, p)
+	_, err := candidates(o.Method, p, o.Settings.SampleOthers)
 	return err
 }
 
-// candidates are the searched edges between agents active in the
-// baseline, as edge variable names.
-func candidates(method string, p *optimizer.Problem) ([]string, error) {
+// candidates are the searched edges, as edge variable names: those between
+// agents active in the baseline, or every one of the team when the other
+// variables (and so the agents on the team) are sampled too.
+func candidates(method string, p *optimizer.Problem, all bool) ([]string, error) {
 	te, ok := p.Evaluator.(optimizer.TeamProgramEvaluator)
 	if !ok {
 		return nil, fmt.Errorf("%s: the evaluator is not a team's (optimizer.TeamProgramEvaluator); it learns a team's edges", method)
@@ -112,7 +118,7 @@ func candidates(method string, p *optimizer.Problem) ([]string, error) {
 	a[space.TeamVar(space.TeamTopology)] = space.TopoExplicit
 	var out []string
 	for _, e := range tm.Edges {
-		if v := space.EdgeVar(e); p.Space.Active(v, a) {
+		if v := space.EdgeVar(e); all || p.Space.Active(v, a) {
 			out = append(out, v)
 		}
 	}
@@ -123,11 +129,19 @@ func candidates(method string, p *optimizer.Problem) ([]string, error) {
 }
 
 // sampleData is what a trial keeps: θ before its iteration's update, and
-// the edges of its graph (in the order of Edges).
+// the edges of its graph (in the order of Edges); an edge between agents
+// not on the team (sampled others) is off.
 type sampleData struct {
 	Edges []string  `json:"edges"`
 	Theta []float64 `json:"theta"`
 	On    []bool    `json:"on"`
+}
+
+// sample is a scored graph: its edges on, which of them join agents on
+// the team, and its utility (the score, negated when minimising).
+type sample struct {
+	on, active []bool
+	u          float64
 }
 
 type run struct {
@@ -142,6 +156,10 @@ type run struct {
 	theta, m, v []float64 // the logits and Adam's moments
 	steps       int       // Adam's updates so far
 	base        float64   // gptswarm's moving-average baseline
+
+	others   space.Assignment // the result's other variables: the baseline's, or the best sample's
+	bestU    float64          // the best sample's utility, with SampleOthers
+	bestSeen bool
 }
 
 var errBudget = errors.New("edges: budget reached")
@@ -152,9 +170,10 @@ func (o *Optimizer) Optimize(ctx context.Context, p *optimizer.Problem, b optimi
 		return nil, err
 	}
 	s, _ := o.resolved()
-	edges, _ := candidates(o.Method, p)
+	edges, _ := candidates(o.Method, p, s.SampleOthers)
 	r := &run{ctx: ctx, p: p, b: b, s: s, method: o.Method, edges: edges, l: optimizer.NewLedger(p),
-		theta: make([]float64, len(edges)), m: make([]float64, len(edges)), v: make([]float64, len(edges))}
+		theta: make([]float64, len(edges)), m: make([]float64, len(edges)), v: make([]float64, len(edges)),
+		others: p.Baseline}
 	return r.l.Finish(r.optimize())
 }
 
@@ -169,9 +188,12 @@ func (r *run) optimize() error {
 		}
 	}
 	on := r.result()
-	a, err := r.graph(on)
+	a, active, err := r.graph(r.others, on)
 	if err != nil {
 		return err
+	}
+	for i := range on {
+		on[i] = on[i] && active[i]
 	}
 	d, _ := json.Marshal(sampleData{Edges: r.edges, Theta: r.theta, On: on})
 	_, err = r.trial(optimizer.TrialSpec{Program: optimizer.Program{Params: a}, Examples: r.p.Val, Split: optimizer.SplitVal,
@@ -193,16 +215,25 @@ func (r *run) iteration(it int) (done bool, err error) {
 			exs[i] = r.p.Train[j]
 		}
 	}
-	var xs [][]bool
-	var us []float64
+	var ss []sample
 	for k := range r.s.Graphs {
+		others := r.p.Baseline
+		if r.s.SampleOthers {
+			var err error
+			if others, err = r.p.Space.Sample(rng); err != nil {
+				return false, fmt.Errorf("%s: sampling the other variables: %w", r.method, err)
+			}
+		}
 		on := make([]bool, len(r.edges))
 		for i, th := range r.theta {
 			on[i] = rng.Float64() < sigmoid(th)
 		}
-		a, err := r.graph(on)
+		a, active, err := r.graph(others, on)
 		if err != nil {
 			return false, err
+		}
+		for i := range on {
+			on[i] = on[i] && active[i]
 		}
 		d, _ := json.Marshal(sampleData{Edges: r.edges, Theta: r.theta, On: on})
 		t, err := r.trial(optimizer.TrialSpec{Program: optimizer.Program{Params: a}, Examples: exs, Split: optimizer.SplitTrain,
@@ -220,23 +251,27 @@ func (r *run) iteration(it int) (done bool, err error) {
 		if r.p.Direction == optimizer.Minimize {
 			u = -u
 		}
-		xs, us = append(xs, on), append(us, u)
+		ss = append(ss, sample{on: on, active: active, u: u})
+		if r.s.SampleOthers && (!r.bestSeen || u > r.bestU) {
+			r.others, r.bestU, r.bestSeen = others, u, true
+		}
 	}
-	r.update(xs, us)
+	r.update(ss)
 	return false, nil
 }
 
-// update moves θ by REINFORCE on the graphs xs and their scores us, with
-// Adam.
-func (r *run) update(xs [][]bool, us []float64) {
-	if len(us) == 0 {
+// update moves θ by REINFORCE on the scored graphs, with Adam. An edge
+// between agents not on a graph's team had no effect on its score and
+// takes no part in its term.
+func (r *run) update(ss []sample) {
+	if len(ss) == 0 {
 		return
 	}
 	mean := 0.0
-	for _, u := range us {
-		mean += u
+	for _, s := range ss {
+		mean += s.u
 	}
-	mean /= float64(len(us))
+	mean /= float64(len(ss))
 	b := 0.0
 	if r.method == GPTSwarm {
 		if r.steps == 0 {
@@ -246,13 +281,16 @@ func (r *run) update(xs [][]bool, us []float64) {
 	}
 	// The loss is −mean_k (u_k − b)·log p(x_k); d log p / dθ_e = x_ke − σ(θ_e).
 	g := make([]float64, len(r.theta))
-	for k, x := range xs {
+	for _, s := range ss {
 		for i, th := range r.theta {
+			if !s.active[i] {
+				continue
+			}
 			xi := 0.0
-			if x[i] {
+			if s.on[i] {
 				xi = 1
 			}
-			g[i] -= (us[k] - b) * (xi - sigmoid(th)) / float64(len(xs))
+			g[i] -= (s.u - b) * (xi - sigmoid(th)) / float64(len(ss))
 		}
 	}
 	const b1, b2, eps = 0.9, 0.999, 1e-8
@@ -344,17 +382,24 @@ func ends(v string) (string, string) {
 	return parts[0], parts[1]
 }
 
-// graph is the baseline with the explicit topology and the edges on.
-func (r *run) graph(on []bool) (space.Assignment, error) {
-	a := r.p.Baseline.Clone()
+// graph is the other variables with the explicit topology and the edges
+// on; active says which edges join agents on its team (the others are
+// absent from it).
+func (r *run) graph(others space.Assignment, on []bool) (space.Assignment, []bool, error) {
+	a := others.Clone()
 	a[space.TeamVar(space.TeamTopology)] = space.TopoExplicit
 	for i, v := range r.edges {
 		a[v] = on[i]
 	}
+	a = r.p.Space.Complete(a)
 	if err := r.p.Space.Validate(a); err != nil {
-		return nil, fmt.Errorf("%s: the graph is not a point of the space: %w", r.method, err)
+		return nil, nil, fmt.Errorf("%s: the graph is not a point of the space: %w", r.method, err)
 	}
-	return a, nil
+	active := make([]bool, len(r.edges))
+	for i, v := range r.edges {
+		active[i] = a.Has(v)
+	}
+	return a, active, nil
 }
 
 // trial runs the next trial within the budget (less the final

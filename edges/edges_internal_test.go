@@ -13,8 +13,7 @@ func learn(method string, seed uint64, iterations int) []float64 {
 		theta: make([]float64, 3), m: make([]float64, 3), v: make([]float64, 3)}
 	rng := rand.New(rand.NewPCG(seed, 99))
 	for range iterations {
-		var xs [][]bool
-		var us []float64
+		var ss []sample
 		for range 4 {
 			x := make([]bool, 3)
 			for i := range x {
@@ -27,9 +26,9 @@ func learn(method string, seed uint64, iterations int) []float64 {
 			if x[1] {
 				u -= 0.1
 			}
-			xs, us = append(xs, x), append(us, u)
+			ss = append(ss, sample{on: x, active: []bool{true, true, true}, u: u})
 		}
-		r.update(xs, us)
+		r.update(ss)
 	}
 	return r.theta
 }

@@ -103,3 +103,58 @@ func TestCheck(t *testing.T) {
 		t.Errorf("prune 1.5: %v", err)
 	}
 }
+
+// TestSampleOthers: by default every trial keeps the baseline's other
+// variables; with sample_others each sampled graph draws them from the
+// space, the result takes those of the best-scoring sampled graph, and a
+// resumed study still gives the same trials.
+func TestSampleOthers(t *testing.T) {
+	cfg := strings.Replace(config, "{id: s1, model: sim-medium}", "{id: s1, model: {choices: [sim-small, sim-large], default: sim-small}}", 1)
+	const model = "agent/s1/model"
+	for _, sampled := range []bool{false, true} {
+		c := cfg
+		if sampled {
+			c = strings.Replace(c, "{minibatch: 6}", "{minibatch: 6, sample_others: true}", 1)
+		}
+		st := studytest.First(t, strings.Replace(c, "METHOD", edges.GPTSwarm, 1))
+		res, err := st.Opt.Optimize(context.Background(), st.Problem, st.Budget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples, final := res.Trials[:len(res.Trials)-1], res.Trials[len(res.Trials)-1]
+		seen := map[string]bool{}
+		best := samples[0]
+		for _, tr := range samples {
+			seen[tr.Params.String(model)] = true
+			if tr.Value > best.Value {
+				best = tr
+			}
+		}
+		if !sampled {
+			if len(seen) != 1 || !seen["sim-small"] || final.Params.String(model) != "sim-small" {
+				t.Errorf("baseline's others kept: s1's models %v, the result's %s", seen, final.Params.String(model))
+			}
+			continue
+		}
+		if len(seen) != 2 {
+			t.Errorf("sample_others: s1's models %v over %d graphs", seen, len(samples))
+		}
+		for _, v := range st.Problem.Space.Names() {
+			if strings.HasPrefix(v, "team/edge/") || v == "team/topology" {
+				continue
+			}
+			if !reflect.DeepEqual(final.Params[v], best.Params[v]) {
+				t.Errorf("the result's %s is %v, the best sampled graph's (trial %d) %v", v, final.Params[v], best.Number, best.Params[v])
+			}
+		}
+		p := *st.Problem
+		p.History = slices.Clone(res.Trials[:7])
+		got, err := st.Opt.Optimize(context.Background(), &p, st.Budget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(studytest.Strip(got.Trials), studytest.Strip(res.Trials)) {
+			t.Errorf("sample_others resumed after 7 trials: the trials differ")
+		}
+	}
+}
