@@ -84,6 +84,31 @@ type AgentStats struct {
 	// Agreement is the share of examples in which the agent's last answer
 	// equals the team answer after datasets.Normalize.
 	Agreement float64
+	// Importance is the agent's mean DyLAN importance over the batch (0 in
+	// an example it was not called in): its share of the credit for the
+	// team answer, flowing back along the messages that supported it
+	// (team.Team.Credit); the agents' importances sum to the share of
+	// examples the team answered. NaN when the program does not credit its
+	// agents (not a Crediter) or ran without traces. ImportanceCI is its
+	// normal 95% interval over the examples.
+	Importance   float64
+	ImportanceCI [2]float64
+}
+
+// RoundStats are one round's calls over a batch.
+type RoundStats struct {
+	Calls  int
+	Tokens int
+	// Agreement is the share of the round's calls whose answer equals the
+	// team answer after datasets.Normalize.
+	Agreement float64
+}
+
+// Crediter is a Program that credits its agents for a run's team answer,
+// by index of its spec's agents; team.Team is one (DyLAN's importance).
+type Crediter interface {
+	Credit(res *team.Result, dst []float64) []float64
+	Spec() team.Spec
 }
 
 // Report is the outcome of Evaluate. Every figure but Wall is independent
@@ -113,6 +138,10 @@ type Report struct {
 	Latency time.Duration
 	// Wall is the elapsed real time of Evaluate.
 	Wall time.Duration
+	// Rounds are the figures of each round of calls (0..Rounds, and
+	// Rounds+1 for a judge's call), summed over the examples; nil without
+	// traces.
+	Rounds []RoundStats
 	// Agents are the per-agent statistics, in order of first appearance
 	// in the traces; empty if the program keeps no trace.
 	Agents []AgentStats
@@ -160,6 +189,7 @@ type record struct {
 	billed     float64
 	latency    time.Duration
 	agents     []agentRecord
+	rounds     []RoundStats // Agreement counts the agreeing calls
 }
 
 type agentRecord struct {
@@ -168,6 +198,7 @@ type agentRecord struct {
 	usage              lm.Usage
 	cost               float64
 	first, final       float64 // metric of the first and last answer
+	credit             float64 // DyLAN importance; NaN when not credited
 	agree              bool
 	firstAnswer        string // scratch while summarising
 	finalAnswer        string
@@ -223,9 +254,17 @@ func Evaluate(ctx context.Context, p Program, exs []datasets.Example, metric dat
 	if opts.KeepTraces {
 		reuser = nil
 	}
+	var cr *crediting
+	if c, ok := p.(Crediter); ok {
+		cr = &crediting{c: c}
+		for _, a := range c.Spec().Agents {
+			cr.ids = append(cr.ids, a.ID)
+		}
+	}
 	for range workers {
 		wg.Go(func() {
 			var memo []scored
+			var credit []float64
 			var res team.Result // reused through reuser
 			for {
 				if full.Load() {
@@ -250,6 +289,7 @@ func Evaluate(ctx context.Context, p Program, exs []datasets.Example, metric dat
 				}
 				recs[i].id = exs[i].ID
 				memo = summarize(&recs[i], &res, exs[i].Answer, metric, memo[:0])
+				credit = cr.credit(&recs[i], &res, credit)
 				if bounded {
 					mu.Lock()
 					calls += int64(res.Calls)
@@ -337,6 +377,32 @@ func firstFailure(failed []*ExampleError) error {
 }
 
 // scored memoises the metric and the agreement of one answer string.
+// crediting fills the agents' DyLAN importance of a run in its record.
+type crediting struct {
+	c   Crediter
+	ids []string // by spec index
+}
+
+func (cr *crediting) credit(rec *record, res *team.Result, buf []float64) []float64 {
+	for j := range rec.agents {
+		rec.agents[j].credit = math.NaN()
+	}
+	if cr == nil || len(res.Trace) == 0 {
+		return buf
+	}
+	buf = cr.c.Credit(res, buf)
+	for j := range rec.agents {
+		a := &rec.agents[j]
+		for i, id := range cr.ids {
+			if id == a.agent {
+				a.credit = buf[i]
+				break
+			}
+		}
+	}
+	return buf
+}
+
 type scored struct {
 	answer string
 	score  float64
@@ -367,8 +433,18 @@ func summarize(rec *record, res *team.Result, gold string, metric datasets.Metri
 		return memo
 	}
 	ags := make([]agentRecord, 0, 8)
+	rec.rounds = rec.rounds[:0]
 	for k := range res.Trace {
 		c := &res.Trace[k]
+		for len(rec.rounds) <= c.Round {
+			rec.rounds = append(rec.rounds, RoundStats{})
+		}
+		rs := &rec.rounds[c.Round]
+		rs.Calls++
+		rs.Tokens += c.Usage.Total()
+		if c.Answer != "" && look(c.Answer).agree {
+			rs.Agreement++
+		}
 		j := len(ags) - 1
 		for ; j >= 0 && ags[j].agent != c.Agent; j-- {
 		}
@@ -398,6 +474,7 @@ func build(recs []record) *Report {
 	n := len(recs)
 	r := &Report{N: n, Examples: make([]ExampleResult, n)}
 	index := map[string]int{}
+	var credit [][2]float64 // by agent: the sum and sum of squares of its importance
 	for i := range recs {
 		rc := &recs[i]
 		r.Examples[i] = ExampleResult{ID: rc.id, Answer: rc.answer, Score: rc.score, Calls: rc.calls, Usage: rc.usage, Cost: rc.cost}
@@ -411,14 +488,25 @@ func build(recs []record) *Report {
 		r.Cost += rc.cost
 		r.Billed += rc.billed
 		r.Latency += rc.latency
+		for k, rs := range rc.rounds {
+			if k == len(r.Rounds) {
+				r.Rounds = append(r.Rounds, RoundStats{})
+			}
+			r.Rounds[k].Calls += rs.Calls
+			r.Rounds[k].Tokens += rs.Tokens
+			r.Rounds[k].Agreement += rs.Agreement
+		}
 		for _, a := range rc.agents {
 			j, ok := index[a.agent]
 			if !ok {
 				j = len(r.Agents)
 				index[a.agent] = j
 				r.Agents = append(r.Agents, AgentStats{Agent: a.agent, Role: a.role, Model: a.model})
+				credit = append(credit, [2]float64{})
 			}
 			s := &r.Agents[j]
+			credit[j][0] += a.credit
+			credit[j][1] += a.credit * a.credit
 			s.Examples++
 			s.Calls += a.calls
 			s.Usage = s.Usage.Add(a.usage)
@@ -432,12 +520,23 @@ func build(recs []record) *Report {
 	}
 	r.Mean /= float64(n)
 	r.Agreement /= float64(n)
+	for k := range r.Rounds {
+		if r.Rounds[k].Calls > 0 {
+			r.Rounds[k].Agreement /= float64(r.Rounds[k].Calls)
+		}
+	}
 	for j := range r.Agents {
 		s := &r.Agents[j]
 		e := float64(s.Examples)
 		s.FirstScore /= e
 		s.FinalScore /= e
 		s.Agreement /= e
+		m := credit[j][0] / float64(n)
+		s.Importance, s.ImportanceCI = m, [2]float64{math.NaN(), math.NaN()}
+		if n > 1 && !math.IsNaN(m) {
+			sd := math.Sqrt(max(0, credit[j][1]-float64(n)*m*m) / float64(n-1))
+			s.ImportanceCI = [2]float64{m - z975*sd/math.Sqrt(float64(n)), m + z975*sd/math.Sqrt(float64(n))}
+		}
 	}
 	r.CI95 = ci95(r.Scores(), r.Mean)
 	return r

@@ -68,6 +68,10 @@ type Runner struct {
 	LeaseTTL time.Duration
 	// Holder names this process in leases; "" means host:pid:random.
 	Holder string
+	// NoAnalysis skips the team analytics of a concluded study (Analysis:
+	// contributions and team measures on test), which score every
+	// coalition of the best team's and the baseline's agents.
+	NoAnalysis bool
 }
 
 // DefaultLeaseTTL is the lease time-to-live of a Runner that sets none: a
@@ -364,6 +368,9 @@ func (r *Runner) runStudy(ctx context.Context, st *Study, pl plan, holder string
 				err = r.Store.SaveTestResults(ctx, rec.ID, team, Record(optimizer.Trial{}, rep).Examples)
 			}
 		}
+	}
+	if err == nil && !r.NoAnalysis {
+		err = r.analyze(ctx, st, rec.ID, res)
 	}
 	if err != nil {
 		trials := len(history)

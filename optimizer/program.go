@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/evaluation"
@@ -135,6 +136,9 @@ func (e *TeamEvaluator) spec(p Program) (team.Spec, error) {
 	return spec, nil
 }
 
+// Spec returns the team p describes.
+func (e *TeamEvaluator) Spec(p Program) (team.Spec, error) { return e.spec(p) }
+
 // Program implements ProgramEvaluator: every active agent's demos and
 // rules as the assignment selects them from the pools, with the demo's
 // example id where the pool came from the train split.
@@ -160,6 +164,11 @@ func (e *TeamEvaluator) EvaluateProgram(ctx context.Context, p Program, exs []da
 	if err != nil {
 		return nil, err
 	}
+	return e.run(ctx, spec, exs, o)
+}
+
+// run scores the team spec on exs.
+func (e *TeamEvaluator) run(ctx context.Context, spec team.Spec, exs []datasets.Example, o EvalOptions) (*evaluation.Report, error) {
 	if o.TemperatureFloor < 0 || o.TemperatureFloor > 2 {
 		return nil, fmt.Errorf("optimizer: temperature floor %g outside [0, 2]", o.TemperatureFloor)
 	}
@@ -188,4 +197,41 @@ func (e *TeamEvaluator) EvaluateProgram(ctx context.Context, p Program, exs []da
 	opts.KeepTraces = opts.KeepTraces || o.KeepTraces
 	opts.MaxCalls, opts.MaxCost = o.Limit.Calls, o.Limit.Cost
 	return evaluation.Evaluate(ctx, t, exs, m, &opts)
+}
+
+// Coalitions gives what evaluation.Contribute measures of the team p
+// describes on exs: the ids of its agents, and the scores of the team of
+// any of them on exs (a removed agent's edges removed, team.Spec.Subteam),
+// every coalition run with the same options, so with the same samples.
+// spent, when not nil, adds up what the coalitions' calls cost.
+func (e *TeamEvaluator) Coalitions(p Program, exs []datasets.Example, spent *Usage) ([]string, evaluation.CoalitionFunc, error) {
+	spec, err := e.spec(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]string, len(spec.Agents))
+	for i, a := range spec.Agents {
+		ids[i] = a.ID
+	}
+	var mu sync.Mutex // protects spent
+	v := func(ctx context.Context, members []bool) ([]float64, error) {
+		sub, err := spec.Subteam(members)
+		if err != nil {
+			return nil, err
+		}
+		rep, err := e.run(ctx, sub, exs, EvalOptions{})
+		if err != nil {
+			return nil, err
+		}
+		if spent != nil {
+			mu.Lock()
+			spent.Calls += int64(rep.Calls)
+			spent.Tokens += int64(rep.Usage.Total())
+			spent.Cost += rep.Cost
+			spent.Billed += rep.Billed
+			mu.Unlock()
+		}
+		return rep.Scores(), nil
+	}
+	return ids, v, nil
 }

@@ -191,13 +191,22 @@ func (s *Store) UpdateStudyConfig(ctx context.Context, name string, config []byt
 const (
 	TestBest     = "best"
 	TestBaseline = "baseline"
+	// TestSelfConsistency is the cost-matched self-consistency baseline,
+	// TestSingleAgent the optimized single agent (schema version 4).
+	TestSelfConsistency = "self_consistency"
+	TestSingleAgent     = "single_agent"
 )
+
+func testTeam(t string) bool {
+	return t == TestBest || t == TestBaseline || t == TestSelfConsistency || t == TestSingleAgent
+}
 
 // SaveTestResults stores the per-example results of the final test
 // evaluation of team (TestBest or TestBaseline), replacing any stored.
 func (s *Store) SaveTestResults(ctx context.Context, studyID int64, team string, rs []ExampleResult) error {
-	if team != TestBest && team != TestBaseline {
-		return errorf(ErrInvalid, "study id %d: test results of team %q (want %q or %q)", studyID, team, TestBest, TestBaseline)
+	if !testTeam(team) {
+		return errorf(ErrInvalid, "study id %d: test results of team %q (want %s, %s, %s or %s)", studyID, team,
+			TestBest, TestBaseline, TestSelfConsistency, TestSingleAgent)
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM test_results WHERE study_id = ? AND team = ?`, studyID, team); err != nil {

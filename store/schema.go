@@ -5,7 +5,7 @@ package store
 // to the schema is a new step appended here (and documented in
 // docs/schema.md).
 func migrations() []string {
-	return []string{schemaV1, schemaV2, schemaV3}
+	return []string{schemaV1, schemaV2, schemaV3, schemaV4}
 }
 
 // schemaV1 is the first schema. Times are UTC text (see timeLayout), JSON
@@ -324,4 +324,47 @@ ALTER TABLE trials_v3 RENAME TO trials;
 ALTER TABLE trial_params_v3 RENAME TO trial_params;
 ALTER TABLE agent_metrics_v3 RENAME TO agent_metrics;
 ALTER TABLE example_results_v3 RENAME TO example_results;
+`
+
+// schemaV4 adds the team analytics of a concluded study: each agent's
+// contribution to a test team by each method, a test team's measures
+// (coordination efficiency, overhead, the baselines' settings), and test
+// results of the two matched baselines (the cost-matched self-consistency
+// and the optimized single agent). test_results is rebuilt for its wider
+// CHECK.
+const schemaV4 = `
+CREATE TABLE test_results_v4 (
+	study_id INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+	team     TEXT    NOT NULL CHECK (team IN ('best', 'baseline', 'self_consistency', 'single_agent')),
+	example  TEXT    NOT NULL,
+	score    REAL,
+	answer   TEXT    NOT NULL DEFAULT '',
+	calls    INTEGER NOT NULL DEFAULT 0,
+	tokens   INTEGER NOT NULL DEFAULT 0,
+	cost_usd REAL    NOT NULL DEFAULT 0,
+	PRIMARY KEY (study_id, team, example)
+) WITHOUT ROWID;
+INSERT INTO test_results_v4 SELECT * FROM test_results;
+DROP TABLE test_results;
+ALTER TABLE test_results_v4 RENAME TO test_results;
+
+CREATE TABLE contributions (
+	study_id INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+	team     TEXT    NOT NULL CHECK (team IN ('best', 'baseline')),
+	method   TEXT    NOT NULL CHECK (method IN ('shapley', 'shapley_mc', 'loo', 'dylan')),
+	agent    TEXT    NOT NULL,
+	value    REAL,
+	ci_lo    REAL,
+	ci_hi    REAL,
+	se       REAL,
+	PRIMARY KEY (study_id, team, method, agent)
+) WITHOUT ROWID;
+
+CREATE TABLE team_metrics (
+	study_id INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+	team     TEXT    NOT NULL CHECK (team IN ('best', 'baseline', 'self_consistency', 'single_agent')),
+	name     TEXT    NOT NULL,
+	value    REAL,
+	PRIMARY KEY (study_id, team, name)
+) WITHOUT ROWID;
 `
