@@ -66,6 +66,7 @@ func TestFigures(t *testing.T) {
 			continue
 		}
 		logAdversaryEdges(t, ctx, s, sts)
+		logAdversaryShapley(t, ctx, s, sts)
 		cut := map[string][]string{}
 		for _, st := range sts {
 			rec, err := s.Study(ctx, st.Name)
@@ -173,6 +174,69 @@ func logAdversaryEdges(t *testing.T, ctx context.Context, s *store.Store, sts []
 	for _, o := range opts {
 		t.Logf("topology_adversary %s: every edge out of the adversary below p = 0.1 in %d of %d seeds: %s", o, below[o], len(rows[o]), strings.Join(rows[o], "; "))
 	}
+}
+
+// logAdversaryShapley prints the adversary's contributions: on each seed's
+// baseline team, whether its Shapley value is negative and the team's
+// lowest and leave-one-out agrees in sign; on each best team that cuts it
+// off from the team answer, whether its Shapley value is zero within its
+// interval.
+func logAdversaryShapley(t *testing.T, ctx context.Context, s *store.Store, sts []*Study) {
+	seen := map[uint64]bool{}
+	var base []string
+	lowest := 0
+	var cut []string
+	zero := 0
+	for _, st := range sts {
+		rec, err := s.Study(ctx, st.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := s.Contributions(ctx, rec.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		by := map[string]map[string]store.Contribution{} // team/method → agent
+		for _, c := range cs {
+			k := c.Team + "/" + c.Method
+			if by[k] == nil {
+				by[k] = map[string]store.Contribution{}
+			}
+			by[k][c.Agent] = c
+		}
+		if !seen[st.Seed] {
+			seen[st.Seed] = true
+			sh, loo := by["baseline/shapley"], by["baseline/loo"]
+			a := sh["adversary"]
+			low := a.Value < 0 && loo["adversary"].Value < 0
+			for id, c := range sh {
+				low = low && (id == "adversary" || c.Value > a.Value)
+			}
+			if low {
+				lowest++
+			}
+			base = append(base, fmt.Sprintf("seed %d %+.3f [%.3f, %.3f] loo %+.3f", st.Seed, a.Value, a.Lo, a.Hi, loo["adversary"].Value))
+		}
+		tr, err := s.Trial(ctx, rec.ID, *rec.Result.BestTrial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tm, err := st.Evaluator.Build(tr.Params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if spec := tm.Spec(); !spec.Reaches("adversary") {
+			a := by["best/shapley"]["adversary"]
+			if a.Lo <= 0 && 0 <= a.Hi {
+				zero++
+			}
+			cut = append(cut, fmt.Sprintf("%s seed %d %+.3f [%.3f, %.3f]", st.Optimizer, st.Seed, a.Value, a.Lo, a.Hi))
+		}
+	}
+	t.Logf("topology_adversary baselines: the adversary's Shapley value negative, the team's lowest and leave-one-out negative in %d of %d seeds: %s",
+		lowest, len(base), strings.Join(base, "; "))
+	t.Logf("topology_adversary best teams that cut the adversary off: its Shapley value zero within its interval in %d of %d: %s",
+		zero, len(cut), strings.Join(cut, "; "))
 }
 
 func openStoreAt(t *testing.T, path string) *store.Store {

@@ -493,7 +493,7 @@ func Record(t optimizer.Trial, rep *evaluation.Report) store.TrialRecord {
 			Agent: a.Agent, Role: a.Role, Model: a.Model,
 			Accuracy: a.FinalScore, Round0Accuracy: a.FirstScore,
 			Calls: int64(a.Calls), Tokens: int64(a.Usage.Total()), Cost: a.Cost,
-			Agreement: a.Agreement, Contribution: math.NaN(),
+			Agreement: a.Agreement, Contribution: a.Importance,
 		})
 	}
 	for _, e := range rep.Examples {

@@ -201,6 +201,10 @@ func trialHash(t *testing.T, path string) string {
 		 FROM test_results r JOIN studies s ON s.id = r.study_id ORDER BY s.name, r.team, r.example`,
 		`SELECT name, status, best_trial, best_val_score, test_score, baseline_test_score, lm_calls, tokens, cost_usd
 		 FROM studies ORDER BY name`,
+		`SELECT s.name, c.team, c.method, c.agent, c.value, c.ci_lo, c.ci_hi, c.se
+		 FROM contributions c JOIN studies s ON s.id = c.study_id ORDER BY s.name, c.team, c.method, c.agent`,
+		`SELECT s.name, m.team, m.name, m.value
+		 FROM team_metrics m JOIN studies s ON s.id = m.study_id ORDER BY s.name, m.team, m.name`,
 	} {
 		n := hashRows(t, db, h, q)
 		fmt.Fprintf(h, "#%d\n", n)
