@@ -74,34 +74,15 @@ const (
 	bootstrapMethod    = "paired hierarchical bootstrap over seeds and test examples (2000 resamples)"
 )
 
-// Compare summarises the complete studies in s, one row per (experiment,
-// dataset, optimizer), sorted by those keys.
-//
-// The intervals come from a paired hierarchical bootstrap: each resample
-// draws the studies (seeds) with replacement, then within each drawn study
-// its test examples with replacement, the same examples for the optimized
-// team and the baseline, and takes the mean over the drawn studies of each
-// study's mean (and of its paired difference); the interval is the 2.5th
-// to 97.5th percentile of 2,000 resamples. It accounts for the variation
-// between seeds and the sampling of test examples together, so two or
-// three seeds never give a zero-width interval. A study stored before
-// per-example test results were kept contributes its score only. The
-// resampling is seeded by the row's key, so the same store gives the same
-// intervals.
-func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Comparison, error) {
+// selected are the complete studies with a test score that o selects, in
+// the store's order.
+func selected(ctx context.Context, s *store.Store, o CompareOptions) ([]store.Study, error) {
 	studies, err := s.Studies(ctx, o.Experiment)
 	if err != nil {
 		return nil, err
 	}
 	latest := map[string]map[string]bool{} // experiment → its latest studies; nil: no record
-	type key struct{ exp, ds, opt string }
-	type acc struct {
-		units        []unit
-		cost, billed []float64
-		calls        []float64
-		base         bool
-	}
-	groups := map[key]*acc{}
+	var out []store.Study
 	for _, st := range studies {
 		if st.Status != store.StatusComplete || st.Result.TestScore == nil || st.Dataset == "" {
 			continue
@@ -123,6 +104,39 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 				continue
 			}
 		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Compare summarises the complete studies in s, one row per (experiment,
+// dataset, optimizer), sorted by those keys.
+//
+// The intervals come from a paired hierarchical bootstrap: each resample
+// draws the studies (seeds) with replacement, then within each drawn study
+// its test examples with replacement, the same examples for the optimized
+// team and the baseline, and takes the mean over the drawn studies of each
+// study's mean (and of its paired difference); the interval is the 2.5th
+// to 97.5th percentile of 2,000 resamples. It accounts for the variation
+// between seeds and the sampling of test examples together, so two or
+// three seeds never give a zero-width interval. A study stored before
+// per-example test results were kept contributes its score only. The
+// resampling is seeded by the row's key, so the same store gives the same
+// intervals.
+func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Comparison, error) {
+	studies, err := selected(ctx, s, o)
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ exp, ds, opt string }
+	type acc struct {
+		units        []unit
+		cost, billed []float64
+		calls        []float64
+		base         bool
+	}
+	groups := map[key]*acc{}
+	for _, st := range studies {
 		u, err := studyUnit(ctx, s, &st)
 		if err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mabeam/mabeam/experiments"
 	"github.com/mabeam/mabeam/optimizer"
 	"github.com/mabeam/mabeam/space"
 	"github.com/mabeam/mabeam/store"
@@ -331,6 +332,13 @@ func newBestCmd() *cobra.Command {
 			if b.Agents != nil {
 				out["program"] = b.Program()
 			}
+			var team *experiments.BestTeam
+			if rec.Result.BestTrial != nil && *rec.Result.BestTrial == b.Number && rec.Dataset != "" {
+				if team, err = experiments.StudyBestTeam(ctx, s, rec); err != nil {
+					return err
+				}
+				out["agents"], out["metrics"] = team.Agents, team.Metrics
+			}
 			if asJSON {
 				return writeJSON(c.OutOrStdout(), out)
 			}
@@ -341,6 +349,11 @@ func newBestCmd() *cobra.Command {
 				fmt.Fprintf(w, " (%s of trial %d)", b.Strategy, *b.Parent)
 			}
 			fmt.Fprintf(w, "\nparams %s\n", p)
+			if team != nil {
+				for _, l := range team.Lines()[1:] {
+					fmt.Fprintln(w, l)
+				}
+			}
 			if b.Agents == nil {
 				return nil
 			}

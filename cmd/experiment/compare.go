@@ -48,14 +48,22 @@ func newCompareCmd() *cobra.Command {
 					return &usageError{fmt.Sprintf("no experiment %q in %s%s", experiment, db, knownExperiments(ctx, s))}
 				}
 			}
+			best, err := experiments.BestTeams(ctx, s, experiments.CompareOptions{Experiment: experiment, All: all})
+			if err != nil {
+				return err
+			}
 			if asJSON {
-				return writeJSON(c.OutOrStdout(), map[string]any{"rows": rows})
+				return writeJSON(c.OutOrStdout(), map[string]any{"rows": rows, "best_teams": best})
 			}
 			if len(rows) == 0 {
 				fmt.Fprintln(c.OutOrStdout(), "no complete study with a test score in", db)
 				return nil
 			}
-			return printComparison(c.OutOrStdout(), rows, against)
+			if err := printComparison(c.OutOrStdout(), rows, against); err != nil {
+				return err
+			}
+			printBestTeams(c.OutOrStdout(), best)
+			return nil
 		},
 	}
 	f := c.Flags()
@@ -116,4 +124,17 @@ func fmtCI(iv experiments.Interval) string {
 		return "[n/a]"
 	}
 	return fmt.Sprintf("[%.3f, %.3f]", iv[0], iv[1])
+}
+
+// printBestTeams prints each study's best team in a few lines.
+func printBestTeams(w io.Writer, best []experiments.BestTeam) {
+	if len(best) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nbest teams:")
+	for _, b := range best {
+		for _, l := range b.Lines() {
+			fmt.Fprintln(w, l)
+		}
+	}
 }

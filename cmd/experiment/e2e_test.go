@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mabeam/mabeam/experiments"
 	"github.com/mabeam/mabeam/optimizer"
 	_ "github.com/mattn/go-sqlite3"
 )
@@ -481,8 +482,14 @@ func TestReproducibleRuns(t *testing.T) {
 		}
 		var raw map[string][]map[string]json.RawMessage
 		oneJSON(t, stdout, &raw)
-		if len(raw) != 1 || len(raw["studies"]) != 4 {
-			t.Fatalf("run --json: want {\"studies\": [4 rows]}, got %s", stdout)
+		if len(raw) != 2 || len(raw["studies"]) != 4 || len(raw["best_teams"]) != 4 {
+			t.Fatalf("run --json: want {\"studies\": [4 rows], \"best_teams\": [4 rows]}, got %s", stdout)
+		}
+		for _, bt := range raw["best_teams"] {
+			var agents []experiments.TeamAgent
+			if err := json.Unmarshal(bt["agents"], &agents); err != nil || len(agents) == 0 || len(agents[0].Contributions) == 0 || bt["params"] == nil {
+				t.Fatalf("run --json: a best team without its agents' contributions or params: %s (%v)", bt["agents"], err)
+			}
 		}
 		for _, row := range raw["studies"] {
 			keys := make([]string, 0, len(row))

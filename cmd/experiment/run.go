@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"syscall"
 
@@ -116,8 +117,17 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			run := map[string]bool{}
+			for _, sm := range sums {
+				run[sm.Study] = true
+			}
+			best, err := experiments.BestTeams(ctx, s, experiments.CompareOptions{Experiment: cfg.Name, All: true})
+			if err != nil {
+				return err
+			}
+			best = slices.DeleteFunc(best, func(b experiments.BestTeam) bool { return !run[b.Study] })
 			if asJSON {
-				return writeJSON(c.OutOrStdout(), map[string]any{"studies": sums})
+				return writeJSON(c.OutOrStdout(), map[string]any{"studies": sums, "best_teams": best})
 			}
 			// With random search among several optimizers, the others are
 			// shown against it.
@@ -134,6 +144,7 @@ func newRunCmd() *cobra.Command {
 			if err := printComparison(c.OutOrStdout(), rows, against); err != nil {
 				return err
 			}
+			printBestTeams(c.OutOrStdout(), best)
 			fmt.Fprintf(c.OutOrStdout(), "\ntrials are in %s (experiment compare --db %s; schema: docs/schema.md)\n", db, db)
 			return nil
 		},
