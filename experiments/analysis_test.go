@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -127,4 +128,40 @@ func benchContrib(b *testing.B, n int, o *evaluation.ContributeOptions) {
 	b.ReportMetric(float64(c.Permutations), "permutations")
 	b.ReportMetric(se, "max-SE")
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
+}
+
+// TestSelfConsistency: the baseline takes the model whose single agent
+// scores best on validation, as many samples as the best team's cost a
+// question pays for (one, flagged, when a call costs more), and makes that
+// many calls a test question.
+func TestSelfConsistency(t *testing.T) {
+	st := compiled(t, teamConfig(3, 60, false, 1))
+	ctx := context.Background()
+	best, err := st.Evaluator.EvaluateProgram(ctx, optimizer.Program{Params: st.Problem.Baseline}, st.Problem.Test, optimizer.EvalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := SelfConsistency(ctx, st, best)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Model != "sim-large" || sc.OverBudget {
+		t.Errorf("model %s (val %.3f), over budget %v", sc.Model, sc.Val, sc.OverBudget)
+	}
+	want := int(math.Floor(sc.TeamCost / sc.PerCall))
+	if sc.N != want || sc.N < 2 || sc.Test.Calls != sc.N*len(st.Problem.Test) || sc.Test.Cost/float64(sc.Test.N) > sc.TeamCost*1.05 {
+		t.Errorf("%d samples (want %d), %d calls, %.5f a question against the team's %.5f", sc.N, want, sc.Test.Calls, sc.Test.Cost/float64(sc.Test.N), sc.TeamCost)
+	}
+	if sc.Test.Agreement >= 1 {
+		t.Errorf("the samples always agree (%.3f): they are not distinct samples", sc.Test.Agreement)
+	}
+	cheap := *best
+	cheap.Cost = sc.PerCall * float64(best.N) / 2
+	sc, err = SelfConsistency(ctx, st, &cheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.N != 1 || !sc.OverBudget {
+		t.Errorf("a team cheaper than one call: %d samples, over budget %v", sc.N, sc.OverBudget)
+	}
 }

@@ -48,8 +48,23 @@ type Comparison struct {
 	VsSeeds int      `json:"vs_seeds,omitempty"`
 	VsMean  float64  `json:"vs_mean,omitempty"`
 	VsCI    Interval `json:"vs_ci"`
+	// Matched are the best team's paired differences to the matched
+	// baselines of its studies that have them: store.TestSelfConsistency
+	// (the cost-matched self-consistency baseline) and
+	// store.TestSingleAgent (the optimized single agent), by team name.
+	Matched map[string]MatchedDiff `json:"matched,omitempty"`
 	// Method names how the intervals were computed.
 	Method string `json:"ci_method"`
+}
+
+// MatchedDiff is the best team against a matched baseline over the seeds
+// that have it: the baseline's mean test score, and the paired difference
+// (best − baseline, on the same test examples) with its 95% interval.
+type MatchedDiff struct {
+	Seeds    int      `json:"seeds"`
+	Mean     float64  `json:"baseline_mean"`
+	DiffMean float64  `json:"diff_mean"`
+	DiffCI   Interval `json:"diff_ci"`
 }
 
 // CompareOptions select the studies Compare summarises; the zero value
@@ -134,10 +149,11 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 		cost, billed []float64
 		calls        []float64
 		base         bool
+		matched      map[string][]unit
 	}
 	groups := map[key]*acc{}
 	for _, st := range studies {
-		u, err := studyUnit(ctx, s, &st)
+		u, err := studyUnit(ctx, s, &st, store.TestBaseline, st.Result.BaselineTestScore)
 		if err != nil {
 			return nil, err
 		}
@@ -150,6 +166,18 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 		u.seed = st.Seed
 		a.units = append(a.units, u)
 		a.base = a.base || u.hasBase
+		for _, team := range []string{store.TestSelfConsistency, store.TestSingleAgent} {
+			m, err := studyUnit(ctx, s, &st, team, nil)
+			if err != nil {
+				return nil, err
+			}
+			if m.hasBase && m.hasExamples {
+				if a.matched == nil {
+					a.matched = map[string][]unit{}
+				}
+				a.matched[team] = append(a.matched[team], m)
+			}
+		}
 		if st.Result.CostUSD != nil {
 			a.cost = append(a.cost, *st.Result.CostUSD)
 		}
@@ -182,6 +210,23 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 			}
 			c.DiffMean, diff = bootstrap(bs, seed+1, func(u *unit, idx []int) float64 { return u.meanOf(true, idx) })
 			c.DiffCI = percentiles(diff)
+		}
+		for i, team := range []string{store.TestSelfConsistency, store.TestSingleAgent} {
+			us := a.matched[team]
+			if len(us) == 0 {
+				continue
+			}
+			m := MatchedDiff{Seeds: len(us)}
+			for _, u := range us {
+				m.Mean += u.baseScore / float64(len(us))
+			}
+			var d []float64
+			m.DiffMean, d = bootstrap(us, seed+3+uint64(i), func(u *unit, idx []int) float64 { return u.meanOf(true, idx) })
+			m.DiffCI = percentiles(d)
+			if c.Matched == nil {
+				c.Matched = map[string]MatchedDiff{}
+			}
+			c.Matched[team] = m
 		}
 		c.VsCI = Interval{math.NaN(), math.NaN()}
 		if other, ok := groups[key{k.exp, k.ds, o.Against}]; ok && o.Against != "" && k.opt != o.Against {
@@ -263,18 +308,27 @@ func (u *unit) meanOf(diff bool, idx []int) float64 {
 	return s / float64(len(idx))
 }
 
-// studyUnit reads a study's per-example test results, pairing the
-// baseline's by example id.
-func studyUnit(ctx context.Context, s *store.Store, st *store.Study) (unit, error) {
+// studyUnit reads a study's per-example test results, pairing those of
+// the test team against (store.TestBaseline or a matched baseline) by
+// example id; score is against's stored mean, nil to take it from its
+// per-example results (a team with none is not paired).
+func studyUnit(ctx context.Context, s *store.Store, st *store.Study, against string, score *float64) (unit, error) {
 	u := unit{score: *st.Result.TestScore, best: []float64{0}, diff: []float64{0}}
-	if st.Result.BaselineTestScore != nil {
-		u.baseScore, u.hasBase = *st.Result.BaselineTestScore, true
-	}
-	best, err := s.TestResults(ctx, st.ID, store.TestBest)
+	base, err := s.TestResults(ctx, st.ID, against)
 	if err != nil {
 		return u, err
 	}
-	base, err := s.TestResults(ctx, st.ID, store.TestBaseline)
+	if score == nil && len(base) > 0 {
+		m := 0.0
+		for _, e := range base {
+			m += e.Score / float64(len(base))
+		}
+		score = &m
+	}
+	if score != nil {
+		u.baseScore, u.hasBase = *score, true
+	}
+	best, err := s.TestResults(ctx, st.ID, store.TestBest)
 	if err != nil {
 		return u, err
 	}

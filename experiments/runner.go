@@ -69,8 +69,9 @@ type Runner struct {
 	// Holder names this process in leases; "" means host:pid:random.
 	Holder string
 	// NoAnalysis skips the team analytics of a concluded study (Analysis:
-	// contributions and team measures on test), which score every
-	// coalition of the best team's and the baseline's agents.
+	// contributions and team measures on test, which score every
+	// coalition of the best team's and the baseline's agents) and its
+	// cost-matched self-consistency baseline (SelfConsistency).
 	NoAnalysis bool
 }
 
@@ -371,6 +372,9 @@ func (r *Runner) runStudy(ctx context.Context, st *Study, pl plan, holder string
 	}
 	if err == nil && !r.NoAnalysis {
 		err = r.analyze(ctx, st, rec.ID, res)
+	}
+	if err == nil && !r.NoAnalysis {
+		err = r.selfConsistency(ctx, st, rec.ID, res)
 	}
 	if err != nil {
 		trials := len(history)

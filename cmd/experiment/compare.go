@@ -76,6 +76,17 @@ func newCompareCmd() *cobra.Command {
 }
 
 func printComparison(w io.Writer, rows []experiments.Comparison, against string) error {
+	// The matched baselines some studies have: a column each, its score and
+	// the best team's paired difference to it.
+	var matched []struct{ team, head string }
+	for _, m := range []struct{ team, head string }{
+		{store.TestSelfConsistency, "SELF-CONSISTENCY: GAIN (95% CI)"},
+		{store.TestSingleAgent, "SINGLE AGENT: GAIN (95% CI)"},
+	} {
+		if slices.ContainsFunc(rows, func(r experiments.Comparison) bool { _, ok := r.Matched[m.team]; return ok }) {
+			matched = append(matched, m)
+		}
+	}
 	var tr [][]string
 	for _, r := range rows {
 		row := []string{r.Experiment, r.Dataset, r.Optimizer, fmt.Sprint(r.Seeds),
@@ -88,16 +99,30 @@ func printComparison(w io.Writer, rows []experiments.Comparison, against string)
 			}
 			row = append(row, vs)
 		}
+		for _, m := range matched {
+			cell := "-"
+			if d, ok := r.Matched[m.team]; ok {
+				cell = fmt.Sprintf("%.3f: %+.3f %s", d.Mean, d.DiffMean, fmtCI(d.DiffCI))
+			}
+			row = append(row, cell)
+		}
 		tr = append(tr, append(row, fmt.Sprintf("%.4f", r.CostUSD), fmt.Sprintf("%.4f", r.BilledCostUSD), fmt.Sprintf("%.0f", r.LMCalls)))
 	}
 	head := []string{"EXPERIMENT", "DATASET", "OPTIMIZER", "SEEDS", "TEST (95% CI)", "BASELINE", "GAIN (95% CI)"}
 	if against != "" {
 		head = append(head, "VS "+strings.ToUpper(against)+" (95% CI)")
 	}
+	for _, m := range matched {
+		head = append(head, m.head)
+	}
 	if err := table(w, append(head, "COST $/STUDY", "BILLED $", "CALLS/STUDY"), tr); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, "(cost and calls per study include the final test evaluations; CIs: paired bootstrap over seeds and test examples)")
+	note := "(cost and calls per study include the final test evaluations; CIs: paired bootstrap over seeds and test examples"
+	if len(matched) > 0 {
+		note += ";\n self-consistency: the best single model sampled at the best team's nominal cost a question, majority vote"
+	}
+	_, err := fmt.Fprintln(w, note+")")
 	return err
 }
 

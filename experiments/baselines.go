@@ -1,0 +1,142 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/evaluation"
+	"github.com/mabeam/mabeam/optimizer"
+	"github.com/mabeam/mabeam/store"
+	"github.com/mabeam/mabeam/team"
+)
+
+// Self-consistency settings: the temperature of the samples and the most
+// samples a question gets.
+const (
+	SelfConsistencyTemperature = 0.7
+	SelfConsistencyMaxSamples  = 64
+)
+
+// SelfConsistencyResult is a study's cost-matched self-consistency
+// baseline: the model of the team space whose single agent (the solver
+// role's default instruction, temperature 0) scores best on validation,
+// sampled N times at SelfConsistencyTemperature with the plurality answer,
+// N the largest (up to SelfConsistencyMaxSamples) whose nominal cost per
+// question does not exceed the best team's; N is 1 when even one call
+// costs more (OverBudget).
+type SelfConsistencyResult struct {
+	Model      string
+	Val        float64 // the single agent's validation score
+	N          int
+	OverBudget bool
+	PerCall    float64 // the single agent's nominal cost per question on validation
+	TeamCost   float64 // the best team's nominal cost per test question
+	Test       *evaluation.Report
+}
+
+// ErrNoModel is returned by SelfConsistency for a team space whose agents
+// name no model (agents of other kinds): there is no single model to
+// sample.
+var ErrNoModel = errors.New("experiments: the team space names no model to sample")
+
+// SelfConsistency scores the cost-matched self-consistency baseline of a
+// study whose best team's test report is best.
+func SelfConsistency(ctx context.Context, st *Study, best *evaluation.Report) (*SelfConsistencyResult, error) {
+	ev := st.Evaluator
+	var models []string
+	seen := map[string]bool{}
+	for _, a := range st.TeamSpace.Team().Agents {
+		for _, v := range a.Vars {
+			if v.Name != "model" {
+				continue
+			}
+			cands := slices.Clone(v.Choices)
+			for _, c := range v.Components {
+				cands = append(cands, c.Name)
+			}
+			if m, ok := v.Fixed.(string); ok {
+				cands = []string{m}
+			}
+			for _, m := range cands {
+				if !seen[m] {
+					seen[m] = true
+					models = append(models, m)
+				}
+			}
+		}
+	}
+	if len(models) == 0 {
+		return nil, ErrNoModel
+	}
+	metric := ev.Metric
+	if metric == nil {
+		metric = datasets.ExactMatch
+	}
+	out := &SelfConsistencyResult{Val: math.Inf(-1), TeamCost: best.Cost / float64(best.N)}
+	for _, m := range models {
+		t, err := team.New(team.Spec{Agents: []team.AgentSpec{{ID: "single", Model: m}}}, ev.Model, ev.Team)
+		if err != nil {
+			return nil, err
+		}
+		rep, err := evaluation.Evaluate(ctx, t, st.Problem.Val, metric, ev.Eval)
+		if err != nil {
+			return nil, fmt.Errorf("the single %s agent on validation: %w", m, err)
+		}
+		if rep.Mean > out.Val {
+			out.Model, out.Val, out.PerCall = m, rep.Mean, rep.Cost/float64(rep.N)
+		}
+	}
+	out.N = 1
+	if out.PerCall > 0 {
+		out.N = int(math.Floor(out.TeamCost/out.PerCall + 1e-9))
+	}
+	out.OverBudget = out.N < 1
+	out.N = min(max(out.N, 1), SelfConsistencyMaxSamples)
+	sc, err := optimizer.NewSelfConsistency(team.AgentSpec{ID: "single", Model: out.Model, Temperature: SelfConsistencyTemperature}, out.N, ev.Model)
+	if err != nil {
+		return nil, err
+	}
+	if out.Test, err = evaluation.Evaluate(ctx, sc, st.Problem.Test, metric, ev.Eval); err != nil {
+		return nil, fmt.Errorf("self-consistency of %s × %d on test: %w", out.Model, out.N, err)
+	}
+	return out, nil
+}
+
+// selfConsistency scores and stores a study's self-consistency baseline:
+// its per-example test results (store.TestSelfConsistency), its measures
+// (score, samples, cost_per_question, team_cost_per_question, over_budget,
+// val_score, tokens_per_question) and an event naming the model.
+func (r *Runner) selfConsistency(ctx context.Context, st *Study, id int64, res *optimizer.Result) error {
+	if res.Test == nil || res.Test.N == 0 || st.Evaluator == nil || st.TeamSpace == nil {
+		return nil
+	}
+	sc, err := SelfConsistency(ctx, st, res.Test)
+	if errors.Is(err, ErrNoModel) {
+		return r.Store.Event(ctx, id, "baseline", "no self-consistency baseline: the team space names no model", nil)
+	}
+	if err != nil {
+		return fmt.Errorf("study %s: the self-consistency baseline: %w", st.Name, err)
+	}
+	if err := r.Store.SaveTestResults(ctx, id, store.TestSelfConsistency, Record(optimizer.Trial{}, sc.Test).Examples); err != nil {
+		return err
+	}
+	over := 0.0
+	if sc.OverBudget {
+		over = 1
+	}
+	m := map[string]float64{"score": sc.Test.Mean, "samples": float64(sc.N), "over_budget": over, "val_score": sc.Val,
+		"cost_per_question": sc.Test.Cost / float64(sc.Test.N), "team_cost_per_question": sc.TeamCost,
+		"tokens_per_question": float64(sc.Test.Usage.Total()) / float64(sc.Test.N)}
+	if err := r.Store.SaveTeamMetrics(ctx, id, store.TestSelfConsistency, m); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("self-consistency: %s × %d at temperature %g, test %.3f", sc.Model, sc.N, SelfConsistencyTemperature, sc.Test.Mean)
+	if sc.OverBudget {
+		msg += " (one call costs more than the best team's question)"
+	}
+	return r.Store.Event(ctx, id, "baseline", msg, map[string]any{"team": store.TestSelfConsistency, "model": sc.Model, "samples": sc.N, "over_budget": sc.OverBudget})
+}
