@@ -2,13 +2,17 @@ package experiments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mabeam/mabeam/evaluation"
 	"github.com/mabeam/mabeam/optimizer"
+	"github.com/mabeam/mabeam/store"
 )
 
 // teamConfig is a config of n agents (the last one sim-adversary when adv)
@@ -163,5 +167,66 @@ func TestSelfConsistency(t *testing.T) {
 	}
 	if sc.N != 1 || !sc.OverBudget {
 		t.Errorf("a team cheaper than one call: %d samples, over budget %v", sc.N, sc.OverBudget)
+	}
+}
+
+// TestSingleAgent: the matched single agent keeps the team's first
+// solver with its own searched variables, fixes its model, and runs the
+// same optimizer at the same budget; the edge optimizers do not apply.
+func TestSingleAgent(t *testing.T) {
+	cfg := strings.Replace(teamConfig(3, 20, false, 1), "    - {id: a1, model: sim-medium}", "    - {id: a1, model: {choices: [sim-small, sim-medium]}, temperature: {low: 0, high: 1}}", 1)
+	st := compiled(t, cfg)
+	one, err := st.SingleAgent("sim-large")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := one.Problem.Space.Names()
+	if one.Budget != st.Budget || one.Optimizer != st.Optimizer || !slices.Contains(names, "agent/a1/temperature") || slices.ContainsFunc(names, func(n string) bool { return strings.Contains(n, "a2") }) {
+		t.Errorf("single-agent study: budget %+v, optimizer %s, space %v", one.Budget, one.Optimizer, names)
+	}
+	if m := one.Problem.Baseline.String("agent/a1/model"); m != "sim-large" {
+		t.Errorf("the single agent's model %q", m)
+	}
+	if len(one.Problem.Test) != len(st.Problem.Test) || one.Problem.Test[0].ID != st.Problem.Test[0].ID {
+		t.Error("the single agent is not scored on the study's test split")
+	}
+	edge := strings.Replace(strings.Replace(teamConfig(3, 20, false, 1), "topology: mesh", "topology: {choices: [mesh, explicit]}\n  edges: [[a1, a2], [a2, a1]]\n  search_edges: true", 1), "name: random", "name: gptswarm", 1)
+	if _, err := compiled(t, edge).SingleAgent("sim-large"); !errors.Is(err, ErrNotApplicable) {
+		t.Errorf("gptswarm on one agent: %v", err)
+	}
+}
+
+// TestRunnerBaselines: a run stores the analytics and the matched
+// baselines of every study, and Compare pairs the best team with them.
+func TestRunnerBaselines(t *testing.T) {
+	c, err := Parse([]byte(strings.Replace(teamConfig(3, 40, true, 1), "trials: 1", "trials: 4", 1)), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts, err := c.Studies(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s := openStoreAt(t, filepath.Join(t.TempDir(), "b.db"))
+	if _, err := (&Runner{Store: s, SingleAgent: true}).Run(ctx, sts); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Study(ctx, sts[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, team := range []string{store.TestSelfConsistency, store.TestSingleAgent} {
+		if rs, err := s.TestResults(ctx, rec.ID, team); err != nil || len(rs) != 40 {
+			t.Errorf("%s: %d test results, %v", team, len(rs), err)
+		}
+	}
+	cs, err := s.Contributions(ctx, rec.ID)
+	if err != nil || len(cs) != 2*3*3 { // two teams × three agents × (shapley, loo, dylan)
+		t.Errorf("%d contributions stored, %v", len(cs), err)
+	}
+	rows, err := Compare(ctx, s, CompareOptions{})
+	if err != nil || len(rows) != 1 || len(rows[0].Matched) != 2 {
+		t.Fatalf("compare: %+v, %v", rows, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/evaluation"
 	"github.com/mabeam/mabeam/optimizer"
+	"github.com/mabeam/mabeam/space"
 	"github.com/mabeam/mabeam/store"
 	"github.com/mabeam/mabeam/team"
 )
@@ -138,5 +139,115 @@ func (r *Runner) selfConsistency(ctx context.Context, st *Study, id int64, res *
 	if sc.OverBudget {
 		msg += " (one call costs more than the best team's question)"
 	}
-	return r.Store.Event(ctx, id, "baseline", msg, map[string]any{"team": store.TestSelfConsistency, "model": sc.Model, "samples": sc.N, "over_budget": sc.OverBudget})
+	if err := r.Store.Event(ctx, id, "baseline", msg, map[string]any{"team": store.TestSelfConsistency, "model": sc.Model, "samples": sc.N, "over_budget": sc.OverBudget}); err != nil {
+		return err
+	}
+	if !r.SingleAgent {
+		return nil
+	}
+	return r.singleAgent(ctx, st, id, sc.Model)
+}
+
+// singleAgent runs and stores a study's optimized single agent (on the
+// model the self-consistency baseline chose): its test results
+// (store.TestSingleAgent), its measures (score, val_score, calls,
+// cost_usd: what its optimization and test cost, not part of the study's
+// budget) and an event. Its trials are not kept: a study interrupted
+// before it ends runs it again on resume.
+func (r *Runner) singleAgent(ctx context.Context, st *Study, id int64, model string) error {
+	one, err := st.SingleAgent(model)
+	if errors.Is(err, ErrNotApplicable) {
+		return r.Store.Event(ctx, id, "baseline", "no optimized single agent: "+err.Error(), nil)
+	}
+	if err != nil {
+		return fmt.Errorf("study %s: the single agent: %w", st.Name, err)
+	}
+	res, err := one.Opt.Optimize(ctx, one.Problem, one.Budget)
+	if err == nil {
+		err = optimizer.Conclude(ctx, one.Problem, res)
+	}
+	if err == nil && res.Test == nil {
+		err = errors.New("no best trial to score on test")
+	}
+	if err != nil {
+		return fmt.Errorf("study %s: the optimized single agent: %w", st.Name, err)
+	}
+	if err := r.Store.SaveTestResults(ctx, id, store.TestSingleAgent, Record(optimizer.Trial{}, res.Test).Examples); err != nil {
+		return err
+	}
+	m := map[string]float64{"score": res.Test.Mean, "val_score": res.Best.Value,
+		"calls": float64(res.Spent.Calls + int64(res.Test.Calls)), "cost_usd": res.Spent.Cost + res.Test.Cost,
+		"tokens_per_question": float64(res.Test.Usage.Total()) / float64(res.Test.N)}
+	if err := r.Store.SaveTeamMetrics(ctx, id, store.TestSingleAgent, m); err != nil {
+		return err
+	}
+	return r.Store.Event(ctx, id, "baseline", fmt.Sprintf("optimized single agent: %s, %d trials, test %.3f", model, len(res.Trials), res.Test.Mean),
+		map[string]any{"team": store.TestSingleAgent, "model": model, "params": res.Best.Params})
+}
+
+// SingleAgent returns the study of the matched single agent: the same
+// optimizer, dataset, seed and budget over a one-agent space, the team's
+// first solver (else its first agent) with its own instruction, demos,
+// rules and temperature variables as the config gives them, its model
+// fixed to model, no debate rounds. The optimized single agent is what
+// studies of multi-agent systems report against. ErrNotApplicable when
+// the optimizer cannot run on one agent (the edge optimizers).
+func (st *Study) SingleAgent(model string) (*Study, error) {
+	c := st.config
+	if c == nil {
+		return nil, fmt.Errorf("study %s was not compiled from a config", st.Name)
+	}
+	one := *c
+	one.Name = c.Name + "-single"
+	one.Baseline = nil
+	ag := c.Team.Agents[0]
+	for _, a := range c.Team.Agents {
+		if a.Role == "" || a.Role == team.RoleSolver {
+			ag = a
+			break
+		}
+	}
+	ag.Optional = false
+	ag.Vars = slices.Clone(ag.Vars)
+	found := false
+	for i := range ag.Vars {
+		switch ag.Vars[i].Name {
+		case "model":
+			ag.Vars[i] = Param{Name: "model", Kind: ag.Vars[i].Kind, Fixed: model}
+			found = true
+		case "weight":
+			ag.Vars[i] = Param{Name: "weight", Kind: ag.Vars[i].Kind, Fixed: 1.0}
+		}
+	}
+	if !found {
+		ag.Vars = append([]Param{{Name: "model", Kind: space.KindComponent, Fixed: model}}, ag.Vars...)
+	}
+	one.Team = TeamConfig{Agents: []AgentConfig{ag}, Vars: []Param{{Name: "rounds", Kind: space.KindInt, Fixed: 0}}}
+	one.Datasets = slices.Clone(c.Datasets)
+	sts, err := one.singleStudy(st)
+	if err != nil {
+		return nil, err
+	}
+	return sts, nil
+}
+
+// ErrNotApplicable is returned by Study.SingleAgent when the study's
+// optimizer cannot search a one-agent space.
+var ErrNotApplicable = errors.New("experiments: the optimizer does not apply to a single agent")
+
+func (c *Config) singleStudy(parent *Study) (*Study, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("the single-agent config: %w", err)
+	}
+	sp := datasets.Splits{Train: parent.Problem.Train, Val: parent.Problem.Val, Test: parent.Problem.Test}
+	st, err := c.study(parent.dataset, parent.optimizer, parent.Seed, sp, parent.Evaluator.Model, parent.Evaluator.Metric, "")
+	if err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("%w: %v", ErrNotApplicable, err)
+		}
+		return nil, err
+	}
+	st.Name = parent.Name + ":single"
+	return st, nil
 }

@@ -57,6 +57,10 @@ type Study struct {
 	// the other datasets, optimizers and seeds do not change it.
 	ConfigJSON []byte
 	ConfigHash string
+	// config, dataset and optimizer are where the study came from, for its
+	// matched single agent (SingleAgent).
+	config             *Config
+	dataset, optimizer int
 }
 
 // Studies compiles the config into its studies, one per (dataset,
@@ -246,6 +250,7 @@ func (c *Config) study(di, oi int, seed uint64, sp datasets.Splits, model lm.Mod
 		Budget: c.Budget, Opt: opt, Problem: prob,
 		Evaluator: ev, TeamSpace: ts, SpaceJSON: js,
 		ConfigJSON: cfg, ConfigHash: hex.EncodeToString(sum[:]),
+		config: c, dataset: di, optimizer: oi,
 	}, nil
 }
 

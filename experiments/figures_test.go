@@ -43,7 +43,7 @@ func TestFigures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := (&Runner{Store: s}).Run(ctx, sts); err != nil {
+		if _, err := (&Runner{Store: s, SingleAgent: os.Getenv("MABEAM_FIGURES_SINGLE") != ""}).Run(ctx, sts); err != nil {
 			t.Fatal(err)
 		}
 		rows, err := Compare(ctx, s, CompareOptions{Experiment: c.Name, Against: "random"})

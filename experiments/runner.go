@@ -73,6 +73,11 @@ type Runner struct {
 	// coalition of the best team's and the baseline's agents) and its
 	// cost-matched self-consistency baseline (SelfConsistency).
 	NoAnalysis bool
+	// SingleAgent also runs each concluded study's optimized single agent
+	// (Study.SingleAgent: the same optimizer at the same budget over one
+	// agent of the self-consistency baseline's model) and scores it on
+	// test; it costs about what the study did.
+	SingleAgent bool
 }
 
 // DefaultLeaseTTL is the lease time-to-live of a Runner that sets none: a
