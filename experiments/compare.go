@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/mabeam/mabeam/optimizer"
 	"github.com/mabeam/mabeam/store"
 )
 
@@ -48,6 +49,15 @@ type Comparison struct {
 	VsSeeds int      `json:"vs_seeds,omitempty"`
 	VsMean  float64  `json:"vs_mean,omitempty"`
 	VsCI    Interval `json:"vs_ci"`
+	// AtCost is the nominal cost of the trials of the cheapest optimizer
+	// of the experiment and dataset (its mean over seeds: the final test
+	// evaluations not included); BestAtCost is this optimizer's
+	// best-so-far validation score once its trials had spent AtCost, the
+	// mean over seeds (NaN, null in JSON, when a seed had no validation
+	// trial by then): the comparison at equal nominal cost beside the one
+	// at equal calls.
+	AtCost     float64   `json:"at_cost_usd"`
+	BestAtCost jsonFloat `json:"best_val_at_cost"`
 	// Matched are the best team's paired differences to the matched
 	// baselines of its studies that have them: store.TestSelfConsistency
 	// (the cost-matched self-consistency baseline) and
@@ -150,6 +160,7 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 		calls        []float64
 		base         bool
 		matched      map[string][]unit
+		curves       [][]costPoint // each study's best-so-far against cost
 	}
 	groups := map[key]*acc{}
 	for _, st := range studies {
@@ -165,6 +176,11 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 		}
 		u.seed = st.Seed
 		a.units = append(a.units, u)
+		curve, err := costCurve(ctx, s, st.ID)
+		if err != nil {
+			return nil, err
+		}
+		a.curves = append(a.curves, curve)
 		a.base = a.base || u.hasBase
 		for _, team := range []string{store.TestSelfConsistency, store.TestSingleAgent} {
 			m, err := studyUnit(ctx, s, &st, team, nil)
@@ -188,11 +204,31 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 			a.calls = append(a.calls, float64(*st.Result.LMCalls))
 		}
 	}
+	// The cheapest optimizer's spend on its trials, by experiment and dataset.
+	cheapest := map[[2]string]float64{}
+	for k, a := range groups {
+		spent := 0.0
+		for _, c := range a.curves {
+			if len(c) > 0 {
+				spent += c[len(c)-1].cost / float64(len(a.curves))
+			}
+		}
+		ed := [2]string{k.exp, k.ds}
+		if old, ok := cheapest[ed]; !ok || spent < old {
+			cheapest[ed] = spent
+		}
+	}
 	out := make([]Comparison, 0, len(groups))
 	for k, a := range groups {
 		c := Comparison{Experiment: k.exp, Dataset: k.ds, Optimizer: k.opt, Seeds: len(a.units),
 			CostUSD: mean(a.cost), BilledCostUSD: mean(a.billed), LMCalls: mean(a.calls), CostIncludesTest: true,
 			Method: bootstrapMethod}
+		c.AtCost = cheapest[[2]string{k.exp, k.ds}]
+		at := 0.0
+		for _, cv := range a.curves {
+			at += bestAt(cv, c.AtCost) / float64(len(a.curves))
+		}
+		c.BestAtCost = jsonFloat(at)
 		seed := hashKey(k.exp + "\x00" + k.ds + "\x00" + k.opt)
 		var test, diff []float64
 		c.TestMean, test = bootstrap(a.units, seed, func(u *unit, idx []int) float64 { return u.meanOf(false, idx) })
@@ -431,4 +467,52 @@ func (iv Interval) MarshalJSON() ([]byte, error) {
 		return []byte("null"), nil
 	}
 	return json.Marshal([2]float64(iv))
+}
+
+// costPoint is a study's best-so-far validation score (NaN before its
+// first) after its trials had spent cost.
+type costPoint struct{ cost, best float64 }
+
+// costCurve is a study's best-so-far validation score against the
+// nominal cost of its trials, in trial order.
+func costCurve(ctx context.Context, s *store.Store, id int64) ([]costPoint, error) {
+	trials, err := s.Trials(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]costPoint, 0, len(trials))
+	cost, best := 0.0, math.NaN()
+	for i := range trials {
+		t := &trials[i]
+		cost += t.Cost
+		if t.State == optimizer.Complete && t.Validation() && (math.IsNaN(best) || t.Value > best) {
+			best = t.Value
+		}
+		out = append(out, costPoint{cost, best})
+	}
+	return out, nil
+}
+
+// bestAt is the curve's best-so-far once it had spent cost (within a
+// relative 1e-9); NaN when it has no validation trial by then.
+func bestAt(c []costPoint, cost float64) float64 {
+	b := math.NaN()
+	for _, p := range c {
+		if p.cost > cost*(1+1e-9) {
+			break
+		}
+		b = p.best
+	}
+	return b
+}
+
+// jsonFloat is a float64 that encodes NaN as JSON null.
+type jsonFloat float64
+
+// MarshalJSON writes the number, or null for NaN.
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
 }

@@ -99,6 +99,11 @@ func printComparison(w io.Writer, rows []experiments.Comparison, against string)
 			}
 			row = append(row, vs)
 		}
+		atCost := "-"
+		if !math.IsNaN(float64(r.BestAtCost)) {
+			atCost = fmt.Sprintf("%.3f @ $%.2f", float64(r.BestAtCost), r.AtCost)
+		}
+		row = append(row, atCost)
 		for _, m := range matched {
 			cell := "-"
 			if d, ok := r.Matched[m.team]; ok {
@@ -112,13 +117,15 @@ func printComparison(w io.Writer, rows []experiments.Comparison, against string)
 	if against != "" {
 		head = append(head, "VS "+strings.ToUpper(against)+" (95% CI)")
 	}
+	head = append(head, "VAL AT EQUAL COST")
 	for _, m := range matched {
 		head = append(head, m.head)
 	}
 	if err := table(w, append(head, "COST $/STUDY", "BILLED $", "CALLS/STUDY"), tr); err != nil {
 		return err
 	}
-	note := "(cost and calls per study include the final test evaluations; CIs: paired bootstrap over seeds and test examples"
+	note := "(cost and calls per study include the final test evaluations; CIs: paired bootstrap over seeds and test examples;\n" +
+		" val at equal cost: the best-so-far validation score once the trials had spent what the cheapest optimizer's did"
 	if len(matched) > 0 {
 		note += ";\n self-consistency: the best single model sampled at the best team's nominal cost a question, majority vote"
 	}
