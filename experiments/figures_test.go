@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,7 +24,8 @@ import (
 // probabilities of the adversary's edges; on the mesh, the tokens a test
 // question costs the returned team and the baseline. It runs only with
 // MABEAM_FIGURES=1 (`make figures`); MABEAM_FIGURES_DIR keeps the stores
-// there.
+// there, MABEAM_FIGURES_LMSEED runs the configs in another simulated world
+// (lm.seed), and MABEAM_FIGURES_SINGLE=1 adds the optimized single agent.
 func TestFigures(t *testing.T) {
 	if os.Getenv("MABEAM_FIGURES") == "" {
 		t.Skip("set MABEAM_FIGURES=1 (make figures)")
@@ -37,6 +39,11 @@ func TestFigures(t *testing.T) {
 		c, err := Load(name + ".yaml")
 		if err != nil {
 			t.Fatal(err)
+		}
+		if v := os.Getenv("MABEAM_FIGURES_LMSEED"); v != "" { // another simulated world
+			if c.LM.Seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+				t.Fatalf("MABEAM_FIGURES_LMSEED=%s: %v", v, err)
+			}
 		}
 		s := openStoreAt(t, filepath.Join(dir, name+".db"))
 		sts, err := c.Studies(nil)
