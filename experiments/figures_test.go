@@ -65,6 +65,12 @@ func TestFigures(t *testing.T) {
 			t.Logf("%-18s %-8s %-6s %d seeds: test %.3f [%.3f, %.3f], baseline %.3f, gain %+.3f [%.3f, %.3f]%s, %.0f calls/study",
 				r.Experiment, r.Dataset, r.Optimizer, r.Seeds, r.TestMean, r.TestCI[0], r.TestCI[1], r.BaselineMean,
 				r.DiffMean, r.DiffCI[0], r.DiffCI[1], vs, r.LMCalls)
+			for _, team := range []string{store.TestSelfConsistency, store.TestSingleAgent} {
+				if m, ok := r.Matched[team]; ok {
+					t.Logf("%-18s %-8s %-6s against %s %.3f: %+.3f [%.3f, %.3f]", r.Experiment, r.Dataset, r.Optimizer, team,
+						m.Mean, m.DiffMean, m.DiffCI[0], m.DiffCI[1])
+				}
+			}
 		}
 		if name == "mesh_prune" {
 			logTokens(t, ctx, s, sts)
