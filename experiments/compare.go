@@ -476,7 +476,7 @@ type costPoint struct{ cost, best float64 }
 // costCurve is a study's best-so-far validation score against the
 // nominal cost of its trials, in trial order.
 func costCurve(ctx context.Context, s *store.Store, id int64) ([]costPoint, error) {
-	trials, err := s.Trials(ctx, id)
+	trials, err := s.TrialOutcomes(ctx, id)
 	if err != nil {
 		return nil, err
 	}

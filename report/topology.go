@@ -87,7 +87,14 @@ func (t *Topology) Plot() (*plot.Plot, error) {
 	}
 	g.edges = t.Edges
 
-	p := newPlot(or(t.Title, "Team topology"), "node area: |contribution|    edge width: messages followed", "")
+	note := "node area: |contribution|"
+	for _, e := range t.Edges {
+		if e.Weight != t.Edges[0].Weight {
+			note += "    edge width: messages followed" // only when the widths say something
+			break
+		}
+	}
+	p := newPlot(or(t.Title, "Team topology"), note, "")
 	p.HideAxes()
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
 	p.X.Label.TextStyle.Font.Size = tickSize

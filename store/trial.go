@@ -601,3 +601,37 @@ func (s *Store) DeleteUnfinished(ctx context.Context, studyID int64) (int, error
 	})
 	return int(n), err
 }
+
+// TrialOutcomes returns a study's trials in number order with only what
+// comparisons and plots read: number, state, value, batch, calls, tokens,
+// nominal cost, split, strategy and step, and the parameters of the
+// trials that compete for the best (complete validation trials); the
+// other fields are left zero. It skips decoding programs, the optimizer's
+// data and per-agent materials, which dominate Trials on a large store.
+func (s *Store) TrialOutcomes(ctx context.Context, studyID int64) ([]optimizer.Trial, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT number, state, value, batch, calls, tokens, cost_usd, split, strategy, step,
+		CASE WHEN state = 'complete' AND split IN ('val', '') THEN params END
+		FROM trials WHERE study_id = ? ORDER BY number`, studyID)
+	if err != nil {
+		return nil, fmt.Errorf("store: study id %d: trials: %w", studyID, err)
+	}
+	defer rows.Close()
+	var out []optimizer.Trial
+	for rows.Next() {
+		var t optimizer.Trial
+		var state string
+		var value sql.NullFloat64
+		var params []byte
+		if err := rows.Scan(&t.Number, &state, &value, &t.Batch, &t.Calls, &t.Tokens, &t.Cost, &t.Split, &t.Strategy, &t.Step, &params); err != nil {
+			return nil, fmt.Errorf("store: study id %d: trials: %w", studyID, err)
+		}
+		t.State, t.Value = optimizer.State(state), floatOrNaN(value)
+		if params != nil {
+			if err := t.Params.UnmarshalJSON(params); err != nil {
+				return nil, fmt.Errorf("store: study id %d: trial %d: parameters: %w", studyID, t.Number, err)
+			}
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strings"
 
@@ -76,60 +75,11 @@ func newCompareCmd() *cobra.Command {
 }
 
 func printComparison(w io.Writer, rows []experiments.Comparison, against string) error {
-	// The matched baselines some studies have: a column each, its score and
-	// the best team's paired difference to it.
-	var matched []struct{ team, head string }
-	for _, m := range []struct{ team, head string }{
-		{store.TestSelfConsistency, "SELF-CONSISTENCY: GAIN (95% CI)"},
-		{store.TestSingleAgent, "SINGLE AGENT: GAIN (95% CI)"},
-	} {
-		if slices.ContainsFunc(rows, func(r experiments.Comparison) bool { _, ok := r.Matched[m.team]; return ok }) {
-			matched = append(matched, m)
-		}
-	}
-	var tr [][]string
-	for _, r := range rows {
-		row := []string{r.Experiment, r.Dataset, r.Optimizer, fmt.Sprint(r.Seeds),
-			fmt.Sprintf("%.3f %s", r.TestMean, fmtCI(r.TestCI)), fmt.Sprintf("%.3f", r.BaselineMean),
-			fmt.Sprintf("%+.3f %s", r.DiffMean, fmtCI(r.DiffCI))}
-		if against != "" {
-			vs := "-"
-			if r.VsSeeds > 0 {
-				vs = fmt.Sprintf("%+.3f %s", r.VsMean, fmtCI(r.VsCI))
-			}
-			row = append(row, vs)
-		}
-		atCost := "-"
-		if !math.IsNaN(float64(r.BestAtCost)) {
-			atCost = fmt.Sprintf("%.3f @ $%.2f", float64(r.BestAtCost), r.AtCost)
-		}
-		row = append(row, atCost)
-		for _, m := range matched {
-			cell := "-"
-			if d, ok := r.Matched[m.team]; ok {
-				cell = fmt.Sprintf("%.3f: %+.3f %s", d.Mean, d.DiffMean, fmtCI(d.DiffCI))
-			}
-			row = append(row, cell)
-		}
-		tr = append(tr, append(row, fmt.Sprintf("%.4f", r.CostUSD), fmt.Sprintf("%.4f", r.BilledCostUSD), fmt.Sprintf("%.0f", r.LMCalls)))
-	}
-	head := []string{"EXPERIMENT", "DATASET", "OPTIMIZER", "SEEDS", "TEST (95% CI)", "BASELINE", "GAIN (95% CI)"}
-	if against != "" {
-		head = append(head, "VS "+strings.ToUpper(against)+" (95% CI)")
-	}
-	head = append(head, "VAL AT EQUAL COST")
-	for _, m := range matched {
-		head = append(head, m.head)
-	}
-	if err := table(w, append(head, "COST $/STUDY", "BILLED $", "CALLS/STUDY"), tr); err != nil {
+	head, cells, note := experiments.ComparisonTable(rows, against)
+	if err := table(w, head, cells); err != nil {
 		return err
 	}
-	note := "(cost and calls per study include the final test evaluations; CIs: paired bootstrap over seeds and test examples;\n" +
-		" val at equal cost: the best-so-far validation score once the trials had spent what the cheapest optimizer's did"
-	if len(matched) > 0 {
-		note += ";\n self-consistency: the best single model sampled at the best team's nominal cost a question, majority vote"
-	}
-	_, err := fmt.Fprintln(w, note+")")
+	_, err := fmt.Fprintln(w, note)
 	return err
 }
 
@@ -149,13 +99,6 @@ func knownExperiments(ctx context.Context, s *store.Store) string {
 		return " (it holds no experiment)"
 	}
 	return " (experiments: " + strings.Join(names, ", ") + ")"
-}
-
-func fmtCI(iv experiments.Interval) string {
-	if math.IsNaN(iv[0]) {
-		return "[n/a]"
-	}
-	return fmt.Sprintf("[%.3f, %.3f]", iv[0], iv[1])
 }
 
 // printBestTeams prints each study's best team in a few lines.
