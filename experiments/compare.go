@@ -102,17 +102,27 @@ const (
 // selected are the complete studies with a test score that o selects, in
 // the store's order.
 func selected(ctx context.Context, s *store.Store, o CompareOptions) ([]store.Study, error) {
-	studies, err := s.Studies(ctx, o.Experiment)
+	return latestStudies(ctx, s, o.Experiment, o.All, func(st *store.Study) bool {
+		return st.Status == store.StatusComplete && st.Result.TestScore != nil && st.Dataset != ""
+	})
+}
+
+// latestStudies are the studies of experiment ("" every one) that keep
+// accepts, in the store's order; unless all, only those of each
+// experiment's latest config (store.Experiment), so seeds or configs it no
+// longer has are left out.
+func latestStudies(ctx context.Context, s *store.Store, experiment string, all bool, keep func(*store.Study) bool) ([]store.Study, error) {
+	studies, err := s.Studies(ctx, experiment)
 	if err != nil {
 		return nil, err
 	}
 	latest := map[string]map[string]bool{} // experiment → its latest studies; nil: no record
 	var out []store.Study
 	for _, st := range studies {
-		if st.Status != store.StatusComplete || st.Result.TestScore == nil || st.Dataset == "" {
+		if !keep(&st) {
 			continue
 		}
-		if !o.All {
+		if !all {
 			names, seen := latest[st.Experiment]
 			if !seen {
 				if e, err := s.Experiment(ctx, st.Experiment); err == nil {

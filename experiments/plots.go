@@ -253,34 +253,9 @@ func plotStudies(ctx context.Context, s *store.Store, o PlotOptions) ([]store.St
 		}
 		return []store.Study{st}, nil
 	}
-	all, err := s.Studies(ctx, "")
+	out, err := latestStudies(ctx, s, "", o.All, func(st *store.Study) bool { return st.Experiment != "" && st.Dataset != "" })
 	if err != nil {
 		return nil, err
-	}
-	latest := map[string]map[string]bool{} // experiment → its latest studies; nil: no record
-	var out []store.Study
-	for _, st := range all {
-		if st.Experiment == "" || st.Dataset == "" {
-			continue
-		}
-		if !o.All {
-			names, seen := latest[st.Experiment]
-			if !seen {
-				if e, err := s.Experiment(ctx, st.Experiment); err == nil {
-					names = map[string]bool{}
-					for _, n := range e.Studies {
-						names[n] = true
-					}
-				} else if !errors.Is(err, store.ErrNotFound) {
-					return nil, err
-				}
-				latest[st.Experiment] = names
-			}
-			if names != nil && !names[st.Name] {
-				continue
-			}
-		}
-		out = append(out, st)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w in %s", ErrNoStudies, s.Path())
