@@ -1,32 +1,19 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
 	"image/png"
-	"io"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mabeam/mabeam/internal/chromium"
 )
 
 // testSVG is a small hand-written figure in the shape vgsvg writes (XML
@@ -248,23 +235,6 @@ func TestIsNumeric(t *testing.T) {
 	}
 }
 
-func TestDifferingShare(t *testing.T) {
-	a := image.NewRGBA(image.Rect(0, 0, 10, 10))
-	b := image.NewRGBA(image.Rect(0, 0, 10, 10))
-	for i := range a.Pix {
-		a.Pix[i], b.Pix[i] = 0xff, 0xff
-	}
-	b.SetRGBA(1, 1, color.RGBA{0xff, 0xff, 0xf0, 0xff}) // a faint difference: not counted
-	b.SetRGBA(2, 2, color.RGBA{0, 0, 0, 0xff})
-	b.SetRGBA(3, 3, color.RGBA{0xff, 0, 0xff, 0xff})
-	if got, err := differingShare(a, b); err != nil || got != 0.02 {
-		t.Errorf("differingShare = %v, %v; want 0.02", got, err)
-	}
-	if _, err := differingShare(a, image.NewRGBA(image.Rect(0, 0, 10, 11))); err == nil {
-		t.Error("differingShare of images of different sizes succeeded")
-	}
-}
-
 // TestPageInChromium renders the test page in headless Chromium: the DOM
 // holds every table and figure, loading it logs no console error, and its
 // screenshot matches testdata/page.png (-update rewrites that).
@@ -272,9 +242,9 @@ func TestPageInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium; skipped with -short")
 	}
-	bin, err := exec.LookPath("chromium")
+	bin, err := chromium.Find()
 	if err != nil {
-		t.Skip("chromium is not on PATH; on Debian: apt-get install chromium")
+		t.Skip(err)
 	}
 	// The subtests run in parallel, each its own Chromium, within 60 s.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -293,12 +263,12 @@ func TestPageInChromium(t *testing.T) {
 
 	t.Run("dom", func(t *testing.T) {
 		t.Parallel()
-		dom, err := runChromium(ctx, bin, t.TempDir(), "--virtual-time-budget=2000", "--dump-dom", fileURL(page))
+		dom, err := chromium.DumpDOM(ctx, bin, page)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, id := range []string{"comparison", "agents-of-the-best-team"} {
-			if !regexp.MustCompile(`<table id="` + id + `" class="table">\s*<caption>`).Match(dom) {
+			if !regexp.MustCompile(`<table id="` + id + `" class="table">\s*<caption>`).MatchString(dom) {
 				t.Errorf("the rendered DOM has no <table id=%q class=\"table\"> with a caption", id)
 			}
 		}
@@ -308,11 +278,11 @@ func TestPageInChromium(t *testing.T) {
 			{"contribution-of-each-agent", "Contributions"},
 		} {
 			re := regexp.MustCompile(`<figure id="` + f.id + `" class="plot">\s*<svg [^>]*viewBox="0 0 360 180"[^>]*>\s*<title>` + f.title + `</title>[\s\S]*?</svg>\s*<figcaption>`)
-			if !re.Match(dom) {
+			if !re.MatchString(dom) {
 				t.Errorf("the rendered DOM has no <figure id=%q> holding its <svg> titled %q", f.id, f.title)
 			}
 		}
-		if n := bytes.Count(dom, []byte("<svg ")); n != 3 {
+		if n := strings.Count(dom, "<svg "); n != 3 {
 			t.Errorf("the rendered DOM has %d <svg> elements, want 3", n)
 		}
 		if t.Failed() {
@@ -322,12 +292,12 @@ func TestPageInChromium(t *testing.T) {
 
 	t.Run("console", func(t *testing.T) {
 		t.Parallel()
-		br, err := startBrowser(ctx, bin, t.TempDir())
+		br, err := chromium.Start(ctx, bin)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer br.close()
-		if errs, err := br.consoleErrors(ctx, fileURL(page)); err != nil {
+		defer br.Close()
+		if errs, err := br.ConsoleErrors(ctx, chromium.FileURL(page)); err != nil {
 			t.Fatal(err)
 		} else if len(errs) > 0 {
 			t.Errorf("loading the page logged errors:\n%s", strings.Join(errs, "\n"))
@@ -360,7 +330,7 @@ func TestPageInChromium(t *testing.T) {
 			if err := os.WriteFile(f, []byte(html), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			errs, err := br.consoleErrors(ctx, fileURL(f))
+			errs, err := br.ConsoleErrors(ctx, chromium.FileURL(f))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -380,26 +350,26 @@ func TestPageInChromium(t *testing.T) {
 	t.Run("screenshot", func(t *testing.T) {
 		t.Parallel()
 		shot := filepath.Join(dir, "page.png")
-		if _, err := runChromium(ctx, bin, t.TempDir(), "--virtual-time-budget=2000", "--screenshot="+shot, fileURL(page)); err != nil {
+		if err := chromium.Screenshot(ctx, bin, page, shot, 1280, 2000); err != nil {
 			t.Fatal(err)
 		}
-		got, err := readPNG(shot)
+		got, err := chromium.ReadPNG(shot)
 		if err != nil {
 			t.Fatal(err)
 		}
 		golden := filepath.Join("testdata", "page.png")
 		if *update {
-			if err := writePNG(golden, got); err != nil {
+			if err := chromium.WritePNG(golden, got); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("wrote %s", golden)
 			return
 		}
-		want, err := readPNG(golden)
+		want, err := chromium.ReadPNG(golden)
 		if err != nil {
 			t.Fatalf("%v (go test ./report -run TestPageInChromium -update writes it)", err)
 		}
-		share, err := differingShare(got, want)
+		share, err := chromium.DifferingShare(got, want)
 		if err == nil && share > 0.02 {
 			err = fmt.Errorf("%.2f%% of the pixels differ from %s, want at most 2%%", 100*share, golden)
 		}
@@ -414,534 +384,4 @@ func TestPageInChromium(t *testing.T) {
 		}
 		t.Logf("%.3f%% of the pixels differ from %s", 100*share, golden)
 	})
-}
-
-// chromiumFlags are the flags of every run: headless, no sandbox (CI runs
-// as root), software rendering at a fixed size and scale, and nothing that
-// reaches the network on its own; /dev/shm unused, as containers keep it small.
-func chromiumFlags(userDataDir string) []string {
-	return []string{
-		"--headless", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--hide-scrollbars",
-		"--window-size=1280,2000", "--force-device-scale-factor=1", "--force-color-profile=srgb",
-		"--run-all-compositor-stages-before-draw",
-		"--user-data-dir=" + userDataDir,
-		"--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-sync",
-		"--disable-background-networking", "--disable-component-update", "--disable-default-apps", "--mute-audio",
-	}
-}
-
-// chromiumCmd is Chromium with the flags and args, its profile, config and
-// caches under dir, killed with its process tree when ctx ends.
-func chromiumCmd(ctx context.Context, bin, dir string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, bin, append(chromiumFlags(filepath.Join(dir, "profile")), args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
-	cmd.Cancel = func() error { return killTree(cmd.Process) }
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
-}
-
-// runChromium runs Chromium to completion (as --dump-dom and --screenshot
-// do) and returns its standard output.
-func runChromium(ctx context.Context, bin, dir string, args ...string) ([]byte, error) {
-	cmd := chromiumCmd(ctx, bin, dir, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("chromium %s: %v\n%s", strings.Join(args, " "), err, tail(stderr.String(), 20))
-	}
-	return out, nil
-}
-
-// killTree kills p and, on Linux, every process descending from it (the
-// zygotes, renderers, GPU and utility processes), found in /proc before
-// p dies and they are re-parented.
-func killTree(p *os.Process) error {
-	kids := descendants(p.Pid)
-	err := p.Kill()
-	for _, pid := range kids {
-		if q, err := os.FindProcess(pid); err == nil {
-			_ = q.Kill()
-		}
-	}
-	return err
-}
-
-// descendants lists the processes below pid in /proc; none where there is
-// no /proc.
-func descendants(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	children := map[int][]int{}
-	for _, e := range entries {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 2 {
-			continue
-		}
-		if ppid, err := strconv.Atoi(f[1]); err == nil {
-			children[ppid] = append(children[ppid], n)
-		}
-	}
-	var out []int
-	for queue := children[pid]; len(queue) > 0; queue = queue[1:] {
-		out = append(out, queue[0])
-		queue = append(queue, children[queue[0]]...)
-	}
-	return out
-}
-
-func fileURL(path string) string {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
-	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-func readPNG(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return img, nil
-}
-
-func writePNG(path string, img image.Image) error {
-	var b bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&b, img); err != nil {
-		return err
-	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
-}
-
-// differingShare is the share of pixels of a and b (of the same size)
-// whose colours differ by more than 48 of 255 in some channel: text
-// rendered a little differently moves few pixels, a changed layout many.
-func differingShare(a, b image.Image) (float64, error) {
-	if a.Bounds().Size() != b.Bounds().Size() {
-		return 0, fmt.Errorf("the screenshot is %v, the golden %v", a.Bounds().Size(), b.Bounds().Size())
-	}
-	const limit = 48 << 8 // in the 16-bit range RGBA returns
-	diff := func(x, y uint32) bool { return x > y+limit || y > x+limit }
-	n := 0
-	ab, bb := a.Bounds(), b.Bounds()
-	for y := 0; y < ab.Dy(); y++ {
-		for x := 0; x < ab.Dx(); x++ {
-			r1, g1, b1, a1 := a.At(ab.Min.X+x, ab.Min.Y+y).RGBA()
-			r2, g2, b2, a2 := b.At(bb.Min.X+x, bb.Min.Y+y).RGBA()
-			if diff(r1, r2) || diff(g1, g2) || diff(b1, b2) || diff(a1, a2) {
-				n++
-			}
-		}
-	}
-	return float64(n) / float64(ab.Dx()*ab.Dy()), nil
-}
-
-// browser is a Chromium started with --remote-debugging-port=0 and one
-// page target attached over the DevTools protocol, with the Runtime, Log
-// and Page domains enabled.
-type browser struct {
-	cmd     *exec.Cmd
-	exited  chan error // receives cmd.Wait's result
-	cdp     *cdpConn
-	session string // the page target's session id
-}
-
-func startBrowser(ctx context.Context, bin, dir string) (*browser, error) {
-	lw := &listenWriter{found: make(chan string, 1)}
-	cmd := chromiumCmd(ctx, bin, dir, "--remote-debugging-port=0", "about:blank")
-	cmd.Stderr = lw
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	br := &browser{cmd: cmd, exited: make(chan error, 1)}
-	go func() { br.exited <- cmd.Wait() }()
-	var wsURL string
-	select {
-	case wsURL = <-lw.found:
-	case err := <-br.exited:
-		br.exited <- err
-		return nil, fmt.Errorf("chromium exited before listening: %v\n%s", err, tail(lw.String(), 20))
-	case <-ctx.Done():
-		br.close()
-		return nil, fmt.Errorf("chromium did not say where DevTools listen: %w\n%s", ctx.Err(), tail(lw.String(), 20))
-	}
-	fail := func(err error) (*browser, error) {
-		br.close()
-		return nil, fmt.Errorf("%w\n%s", err, tail(lw.String(), 20))
-	}
-	c, err := dialCDP(ctx, wsURL)
-	if err != nil {
-		return fail(err)
-	}
-	br.cdp = c
-	var target struct{ TargetID string }
-	if err := c.call("", "Target.createTarget", map[string]any{"url": "about:blank"}, &target); err != nil {
-		return fail(err)
-	}
-	var attached struct{ SessionID string }
-	if err := c.call("", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &attached); err != nil {
-		return fail(err)
-	}
-	br.session = attached.SessionID
-	for _, m := range []string{"Runtime.enable", "Log.enable", "Page.enable"} {
-		if err := c.call(br.session, m, nil, nil); err != nil {
-			return fail(err)
-		}
-	}
-	return br, nil
-}
-
-// close kills the browser's process tree and waits for it.
-func (br *browser) close() {
-	if br.cdp != nil {
-		br.cdp.conn.Close()
-	}
-	_ = killTree(br.cmd.Process)
-	<-br.exited
-}
-
-// consoleErrors loads url in the page target and returns the errors it
-// logged until its load event: uncaught exceptions, console.error and
-// console.assert calls, and the browser's own error entries (failed
-// loads, Content-Security-Policy violations, bad SVG attributes).
-func (br *browser) consoleErrors(ctx context.Context, url string) ([]string, error) {
-	c := br.cdp
-	c.events = nil
-	var nav struct{ ErrorText string }
-	if err := c.call(br.session, "Page.navigate", map[string]any{"url": url}, &nav); err != nil {
-		return nil, err
-	}
-	if nav.ErrorText != "" {
-		return []string{"navigation: " + nav.ErrorText}, nil
-	}
-	if err := c.waitEvent(br.session, "Page.loadEventFired"); err != nil {
-		return nil, err
-	}
-	// A round trip: events the page raised before it are read by now.
-	if err := c.call(br.session, "Runtime.evaluate", map[string]any{"expression": "document.readyState"}, nil); err != nil {
-		return nil, err
-	}
-	var errs []string
-	for _, e := range c.events {
-		if e.SessionID != br.session {
-			continue
-		}
-		switch e.Method {
-		case "Runtime.exceptionThrown":
-			var p struct {
-				ExceptionDetails struct {
-					Text      string
-					URL       string
-					Exception struct{ Description string }
-				}
-			}
-			if err := json.Unmarshal(e.Params, &p); err != nil {
-				return nil, err
-			}
-			d := p.ExceptionDetails
-			errs = append(errs, fmt.Sprintf("exception: %s %s (%s)", d.Text, d.Exception.Description, d.URL))
-		case "Runtime.consoleAPICalled":
-			var p struct {
-				Type string
-				Args []struct {
-					Value       any
-					Description string
-				}
-			}
-			if err := json.Unmarshal(e.Params, &p); err != nil {
-				return nil, err
-			}
-			if p.Type != "error" && p.Type != "assert" {
-				continue
-			}
-			var args []string
-			for _, a := range p.Args {
-				if a.Value != nil {
-					args = append(args, fmt.Sprint(a.Value))
-				} else {
-					args = append(args, a.Description)
-				}
-			}
-			errs = append(errs, fmt.Sprintf("console.%s: %s", p.Type, strings.Join(args, " ")))
-		case "Log.entryAdded":
-			var p struct {
-				Entry struct{ Source, Level, Text, URL string }
-			}
-			if err := json.Unmarshal(e.Params, &p); err != nil {
-				return nil, err
-			}
-			if p.Entry.Level == "error" {
-				errs = append(errs, fmt.Sprintf("log (%s): %s %s", p.Entry.Source, p.Entry.Text, p.Entry.URL))
-			}
-		case "Inspector.targetCrashed":
-			errs = append(errs, "the page crashed")
-		}
-	}
-	return errs, nil
-}
-
-// listenWriter is Chromium's standard error: kept for messages, and
-// watched for the line saying where the DevTools websocket listens.
-type listenWriter struct {
-	found chan string // receives the websocket URL once
-
-	mu   sync.Mutex // protects the fields below
-	buf  bytes.Buffer
-	done bool
-}
-
-func (w *listenWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if !w.done {
-		const prefix = "DevTools listening on "
-		s := w.buf.String()
-		if i := strings.Index(s, prefix); i >= 0 {
-			if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
-				w.found <- strings.TrimSpace(s[i+len(prefix) : i+j])
-				w.done = true
-			}
-		}
-	}
-	return len(p), nil
-}
-
-func (w *listenWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-// cdpConn speaks the DevTools protocol over a websocket, one call at a
-// time: call sends a command and reads until its response, keeping the
-// events read meanwhile in events.
-type cdpConn struct {
-	conn   net.Conn
-	r      *bufio.Reader
-	next   int
-	events []cdpMessage
-}
-
-type cdpMessage struct {
-	ID        int             `json:"id"`
-	Method    string          `json:"method"`
-	Params    json.RawMessage `json:"params"`
-	Result    json.RawMessage `json:"result"`
-	SessionID string          `json:"sessionId"`
-	Error     *struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-// dialCDP opens the websocket at wsURL (ws://host:port/devtools/browser/…);
-// ctx's end closes it, failing any call in progress.
-func dialCDP(ctx context.Context, wsURL string) (*cdpConn, error) {
-	u, err := url.Parse(wsURL)
-	if err != nil || u.Scheme != "ws" {
-		return nil, fmt.Errorf("DevTools URL %q: not ws://", wsURL)
-	}
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", u.Host)
-	if err != nil {
-		return nil, err
-	}
-	context.AfterFunc(ctx, func() { conn.Close() })
-	key := make([]byte, 16)
-	rand.Read(key)
-	k := base64.StdEncoding.EncodeToString(key)
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", u.RequestURI(), u.Host, k)
-	r := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodGet})
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("websocket handshake: %w", err)
-	}
-	resp.Body.Close()
-	sum := sha1.Sum([]byte(k + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(sum[:]) {
-		conn.Close()
-		return nil, fmt.Errorf("websocket handshake: %s", resp.Status)
-	}
-	return &cdpConn{conn: conn, r: r}, nil
-}
-
-// call sends method with params (nil for none) to session ("" for the
-// browser) and decodes the response's result into result (nil to drop it).
-func (c *cdpConn) call(session, method string, params, result any) error {
-	c.next++
-	id := c.next
-	msg := map[string]any{"id": id, "method": method}
-	if params != nil {
-		msg["params"] = params
-	}
-	if session != "" {
-		msg["sessionId"] = session
-	}
-	b, err := json.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	if err := c.writeFrame(0x1, b); err != nil {
-		return fmt.Errorf("%s: %w", method, err)
-	}
-	for {
-		m, err := c.read()
-		if err != nil {
-			return fmt.Errorf("%s: %w", method, err)
-		}
-		if m.ID != id {
-			continue // an event (kept by read) or a stray response
-		}
-		if m.Error != nil {
-			return fmt.Errorf("%s: %s (%d)", method, m.Error.Message, m.Error.Code)
-		}
-		if result != nil {
-			return json.Unmarshal(m.Result, result)
-		}
-		return nil
-	}
-}
-
-// waitEvent reads until session raises the event method, or finds it
-// among the events kept.
-func (c *cdpConn) waitEvent(session, method string) error {
-	for _, e := range c.events {
-		if e.SessionID == session && e.Method == method {
-			return nil
-		}
-	}
-	for {
-		m, err := c.read()
-		if err != nil {
-			return fmt.Errorf("waiting for %s: %w", method, err)
-		}
-		if m.SessionID == session && m.Method == method {
-			return nil
-		}
-	}
-}
-
-// read returns the next message, keeping it in events if it is one.
-func (c *cdpConn) read() (cdpMessage, error) {
-	b, err := c.readMessage()
-	if err != nil {
-		return cdpMessage{}, err
-	}
-	var m cdpMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return m, fmt.Errorf("DevTools message %.80q: %w", b, err)
-	}
-	if m.Method != "" {
-		c.events = append(c.events, m)
-	}
-	return m, nil
-}
-
-// readMessage reads websocket frames to the end of a text or binary
-// message, answering pings.
-func (c *cdpConn) readMessage() ([]byte, error) {
-	var msg []byte
-	for {
-		var h [2]byte
-		if _, err := io.ReadFull(c.r, h[:]); err != nil {
-			return nil, err
-		}
-		fin, op, masked := h[0]&0x80 != 0, h[0]&0x0f, h[1]&0x80 != 0
-		n := uint64(h[1] & 0x7f)
-		switch n {
-		case 126:
-			var l [2]byte
-			if _, err := io.ReadFull(c.r, l[:]); err != nil {
-				return nil, err
-			}
-			n = uint64(binary.BigEndian.Uint16(l[:]))
-		case 127:
-			var l [8]byte
-			if _, err := io.ReadFull(c.r, l[:]); err != nil {
-				return nil, err
-			}
-			n = binary.BigEndian.Uint64(l[:])
-		}
-		if n > 64<<20 {
-			return nil, fmt.Errorf("websocket frame of %d bytes", n)
-		}
-		var mask [4]byte
-		if masked {
-			if _, err := io.ReadFull(c.r, mask[:]); err != nil {
-				return nil, err
-			}
-		}
-		payload := make([]byte, n)
-		if _, err := io.ReadFull(c.r, payload); err != nil {
-			return nil, err
-		}
-		if masked {
-			for i := range payload {
-				payload[i] ^= mask[i%4]
-			}
-		}
-		switch op {
-		case 0x8: // close
-			return nil, errors.New("the DevTools websocket was closed")
-		case 0x9: // ping
-			if err := c.writeFrame(0xA, payload); err != nil {
-				return nil, err
-			}
-			continue
-		case 0xA: // pong
-			continue
-		}
-		msg = append(msg, payload...)
-		if fin {
-			return msg, nil
-		}
-	}
-}
-
-// writeFrame writes one final frame, masked as a client must.
-func (c *cdpConn) writeFrame(op byte, payload []byte) error {
-	h := []byte{0x80 | op}
-	switch n := len(payload); {
-	case n < 126:
-		h = append(h, 0x80|byte(n))
-	case n <= 0xffff:
-		h = append(h, 0x80|126)
-		h = binary.BigEndian.AppendUint16(h, uint16(n))
-	default:
-		h = append(h, 0x80|127)
-		h = binary.BigEndian.AppendUint64(h, uint64(n))
-	}
-	var mask [4]byte
-	rand.Read(mask[:])
-	h = append(h, mask[:]...)
-	frame := append(h, payload...)
-	for i := range payload {
-		frame[len(h)+i] ^= mask[i%4]
-	}
-	_, err := c.conn.Write(frame)
-	return err
 }

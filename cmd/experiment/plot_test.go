@@ -4,15 +4,23 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"flag"
+	"fmt"
 	"image/png"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mabeam/mabeam/internal/chromium"
 	"github.com/mabeam/mabeam/store"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // plotConfig is a tiny experiment: random search and SIMBA, two seeds.
 const plotConfig = `name: tiny
@@ -168,6 +176,128 @@ func TestPlotAndReport(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(dir, ".report.html.*")); len(m) > 0 {
 		t.Errorf("report left %v", m)
 	}
+}
+
+// TestReportInChromium opens the page `experiment report` writes in
+// headless Chromium: loading it logs no console error, the DOM holds the
+// comparison table and one <svg> per plot the command counted, and its
+// screenshot matches testdata/report.png (-update rewrites that).
+func TestReportInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium; skipped with -short")
+	}
+	bin, err := chromium.Find()
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	db := tinyDB(t, dir)
+	page := filepath.Join(dir, "tiny.html")
+	code, stdout, stderr := cli(t, "report", "--db", db, "--out", page)
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s%s", code, stdout, stderr)
+	}
+	m := regexp.MustCompile(`^` + regexp.QuoteMeta(page) + ` \((\d+) studies, (\d+) plots, \d+ bytes\)\n$`).FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("report printed %q, want %q", stdout, page+" (N studies, N plots, N bytes)")
+	}
+	plots, _ := strconv.Atoi(m[2])
+	if plots == 0 {
+		t.Fatalf("report wrote no plot: %s", stdout)
+	}
+	src, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(src), "<figure "); n != plots {
+		t.Fatalf("the report has %d <figure> elements; it said %d plots", n, plots)
+	}
+	// The subtests run in parallel, each its own Chromium, within 60 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+
+	t.Run("console", func(t *testing.T) {
+		t.Parallel()
+		br, err := chromium.Start(ctx, bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer br.Close()
+		errs, err := br.ConsoleErrors(ctx, chromium.FileURL(page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(errs) > 0 {
+			t.Errorf("loading the report logged %d errors:\n%s", len(errs), strings.Join(errs, "\n"))
+		}
+	})
+
+	t.Run("dom", func(t *testing.T) {
+		t.Parallel()
+		dom, err := chromium.DumpDOM(ctx, bin, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		table := regexp.MustCompile(`<table id="comparison" class="table">\s*<caption>[^<]+</caption>[\s\S]*?</table>`).FindString(dom)
+		if table == "" {
+			t.Error(`the rendered DOM has no <table id="comparison" class="table"> with a caption`)
+		}
+		for _, opt := range []string{"random", "simba"} {
+			if !strings.Contains(table, "<td>"+opt+"</td>") {
+				t.Errorf("the comparison table has no row for %s:\n%s", opt, table)
+			}
+		}
+		if n := strings.Count(dom, "<svg "); n != plots {
+			t.Errorf("the rendered DOM has %d <svg> elements; report said it wrote %d plots", n, plots)
+		}
+		held := regexp.MustCompile(`<figure id="[^"]+" class="plot">\s*<svg [^>]*viewBox="[^"]+"[^>]*>[\s\S]*?</svg>\s*<figcaption>[^<]+</figcaption>\s*</figure>`).FindAllString(dom, -1)
+		if len(held) != plots {
+			t.Errorf("%d <figure> elements of the rendered DOM hold an <svg> and a caption, want %d", len(held), plots)
+		}
+		if t.Failed() {
+			t.Logf("DOM:\n%s", dom)
+		}
+	})
+
+	t.Run("screenshot", func(t *testing.T) {
+		t.Parallel()
+		shot := filepath.Join(dir, "report.png")
+		if err := chromium.Screenshot(ctx, bin, page, shot, 1280, 2000); err != nil {
+			t.Fatal(err)
+		}
+		got, err := chromium.ReadPNG(shot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden := filepath.Join("testdata", "report.png")
+		if *update {
+			if err := chromium.WritePNG(golden, got); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("wrote %s", golden)
+			return
+		}
+		want, err := chromium.ReadPNG(golden)
+		if err != nil {
+			t.Fatalf("%v (go test ./cmd/experiment -run TestReportInChromium -update writes it)", err)
+		}
+		// The subtitle (the store's temporary path, the time) differs
+		// from run to run: a few hundred pixels.
+		share, err := chromium.DifferingShare(got, want)
+		if err == nil && share > 0.02 {
+			err = fmt.Errorf("%.2f%% of the pixels differ from %s, want at most 2%%", 100*share, golden)
+		}
+		if err != nil {
+			// Keep the screenshot for a look: t.TempDir is removed.
+			if f, cerr := os.CreateTemp("", "experiment-report-*.png"); cerr == nil {
+				_ = png.Encode(f, got)
+				f.Close()
+				err = fmt.Errorf("%w; the screenshot is %s (-update to accept it)", err, f.Name())
+			}
+			t.Fatal(err)
+		}
+		t.Logf("%.3f%% of the pixels differ from %s", 100*share, golden)
+	})
 }
 
 // parseXML reads r to the end as XML.
