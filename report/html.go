@@ -395,7 +395,7 @@ func (ids *idSet) derive(text, fallback string) string {
 const pageCSS = `
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; line-height: 1.45;
-  color: #1b1b1b; background: #fff; max-width: 72rem; margin: 0 auto; padding: 1.5rem 2rem 3rem; }
+  color: #1b1b1b; background: #fff; max-width: 100rem; margin: 0 auto; padding: 1.5rem 2rem 3rem; }
 h1 { font-size: 1.75rem; margin: 0 0 .25rem; }
 h2 { font-size: 1.35rem; margin: 2rem 0 .5rem; padding-bottom: .2rem; border-bottom: 1px solid #ccc; }
 h3 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; }
@@ -407,14 +407,14 @@ nav.toc h2 { font-size: 1rem; margin: .25rem 0; padding: 0; border: 0; }
 nav.toc ul { margin: .25rem 0; padding-left: 1.25rem; }
 a { color: #0b57d0; }
 .table-wrap { overflow-x: auto; margin: 1rem 0; }
-table.table { border-collapse: collapse; font-size: .9rem; }
-table.table caption { caption-side: top; text-align: left; font-weight: 600; padding: 0 0 .35rem; }
-table.table th, table.table td { padding: .3rem .7rem; border-bottom: 1px solid #e1e4e8; text-align: left; vertical-align: top; }
+table.table { border-collapse: collapse; font-size: .85rem; }
+table.table caption { caption-side: top; text-align: left; font-weight: 600; padding: 0 0 .35rem; white-space: normal; max-width: 64rem; }
+table.table th, table.table td { padding: .3rem .6rem; white-space: nowrap; border-bottom: 1px solid #e1e4e8; text-align: left; vertical-align: top; }
 table.table thead th { border-bottom: 2px solid #8c959f; background: #f6f7f9; }
 table.table tbody tr:nth-child(even) { background: #fafbfc; }
 table.table .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 figure.plot { margin: 1.5rem 0; }
-figure.plot svg { display: block; max-width: 100%; height: auto; }
+figure.plot svg { display: block; width: 100%; max-width: 56rem; height: auto; }
 figure.plot figcaption { color: #444; font-size: .9rem; margin-top: .4rem; max-width: 48rem; }
 `
 
