@@ -48,8 +48,12 @@ reliability:
 # adversarial topology, cost-aware, the six-agent mesh) at every seed, printing
 # each optimizer's test score, gain over the baseline and paired difference to
 # random search, how often the adversary is cut off from the team answer and the
-# edge optimizers' learnt adversary edges, and the mesh's tokens a test question.
-# About 90 s; the stores are kept in out/figures.
+# edge optimizers' learnt adversary edges, the adversary's Shapley values, each
+# optimizer's paired difference to the cost-matched self-consistency baseline,
+# and the mesh's tokens a test question. About 3 minutes; the stores are kept in
+# out/figures. MABEAM_FIGURES_SINGLE=1 adds the optimized single agent (an hour
+# and more: BEACON's single agent runs ~900 trials), MABEAM_FIGURES_LMSEED=N
+# another simulated world.
 figures:
 	mkdir -p out/figures
 	MABEAM_FIGURES=1 MABEAM_FIGURES_DIR=$(CURDIR)/out/figures $(GO) test -count=1 -v -timeout 30m -run TestFigures ./experiments/
