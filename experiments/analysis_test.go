@@ -230,3 +230,15 @@ func TestRunnerBaselines(t *testing.T) {
 		t.Fatalf("compare: %+v, %v", rows, err)
 	}
 }
+
+// TestBestAt: the best-so-far at a cost is the last point within it, and
+// undefined before the first validation trial.
+func TestBestAt(t *testing.T) {
+	nan := math.NaN()
+	c := []costPoint{{1, nan}, {2, 0.5}, {3, 0.5}, {4, 0.8}}
+	for _, tc := range []struct{ at, want float64 }{{0.5, nan}, {1, nan}, {2, 0.5}, {3.9, 0.5}, {4, 0.8}, {9, 0.8}} {
+		if got := bestAt(c, tc.at); !(got == tc.want || math.IsNaN(got) && math.IsNaN(tc.want)) {
+			t.Errorf("bestAt(%g) = %g, want %g", tc.at, got, tc.want)
+		}
+	}
+}

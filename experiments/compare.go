@@ -53,11 +53,12 @@ type Comparison struct {
 	// of the experiment and dataset (its mean over seeds: the final test
 	// evaluations not included); BestAtCost is this optimizer's
 	// best-so-far validation score once its trials had spent AtCost, the
-	// mean over seeds (NaN, null in JSON, when a seed had no validation
-	// trial by then): the comparison at equal nominal cost beside the one
-	// at equal calls.
-	AtCost     float64   `json:"at_cost_usd"`
-	BestAtCost jsonFloat `json:"best_val_at_cost"`
+	// mean over the SeedsAtCost seeds that had a validation trial by then
+	// (NaN, null in JSON, when none had): the comparison at equal nominal
+	// cost beside the one at equal calls.
+	AtCost      float64   `json:"at_cost_usd"`
+	BestAtCost  jsonFloat `json:"best_val_at_cost"`
+	SeedsAtCost int       `json:"seeds_at_cost"`
 	// Matched are the best team's paired differences to the matched
 	// baselines of its studies that have them: store.TestSelfConsistency
 	// (the cost-matched self-consistency baseline) and
@@ -236,9 +237,15 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 		c.AtCost = cheapest[[2]string{k.exp, k.ds}]
 		at := 0.0
 		for _, cv := range a.curves {
-			at += bestAt(cv, c.AtCost) / float64(len(a.curves))
+			if b := bestAt(cv, c.AtCost); !math.IsNaN(b) {
+				at += b
+				c.SeedsAtCost++
+			}
 		}
-		c.BestAtCost = jsonFloat(at)
+		c.BestAtCost = jsonFloat(at / float64(c.SeedsAtCost)) // NaN when no seed had one
+		if c.SeedsAtCost == 0 {
+			c.BestAtCost = jsonFloat(math.NaN())
+		}
 		seed := hashKey(k.exp + "\x00" + k.ds + "\x00" + k.opt)
 		var test, diff []float64
 		c.TestMean, test = bootstrap(a.units, seed, func(u *unit, idx []int) float64 { return u.meanOf(false, idx) })

@@ -933,6 +933,9 @@ func ComparisonTable(rows []Comparison, against string) (header []string, cells 
 		atCost := "-"
 		if !math.IsNaN(float64(r.BestAtCost)) {
 			atCost = fmt.Sprintf("%.3f @ $%.2f", float64(r.BestAtCost), r.AtCost)
+			if r.SeedsAtCost < r.Seeds {
+				atCost += fmt.Sprintf(" (%d seeds)", r.SeedsAtCost)
+			}
 		}
 		row = append(row, atCost)
 		for _, m := range matched {
@@ -953,7 +956,7 @@ func ComparisonTable(rows []Comparison, against string) (header []string, cells 
 		header = append(header, m.head)
 	}
 	note = "(cost and calls per study include the final test evaluations; CIs: paired bootstrap over seeds and test examples;\n" +
-		" val at equal cost: the best-so-far validation score once the trials had spent what the cheapest optimizer's did"
+		" val at equal cost: the best-so-far validation score once the trials had spent what the cheapest optimizer's did (over the seeds with a validation trial by then)"
 	if len(matched) > 0 {
 		note += ";\n self-consistency: the best single model sampled at the best team's nominal cost a question, majority vote"
 	}
