@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -349,37 +348,9 @@ func TestPageInChromium(t *testing.T) {
 
 	t.Run("screenshot", func(t *testing.T) {
 		t.Parallel()
-		shot := filepath.Join(dir, "page.png")
-		if err := chromium.Screenshot(ctx, bin, page, shot, 1280, 2000); err != nil {
-			t.Fatal(err)
-		}
-		got, err := chromium.ReadPNG(shot)
-		if err != nil {
-			t.Fatal(err)
-		}
 		golden := filepath.Join("testdata", "page.png")
-		if *update {
-			if err := chromium.WritePNG(golden, got); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("wrote %s", golden)
-			return
-		}
-		want, err := chromium.ReadPNG(golden)
+		share, err := chromium.MatchScreenshot(ctx, bin, page, golden, 1280, 2000, 0.02, *update)
 		if err != nil {
-			t.Fatalf("%v (go test ./report -run TestPageInChromium -update writes it)", err)
-		}
-		share, err := chromium.DifferingShare(got, want)
-		if err == nil && share > 0.02 {
-			err = fmt.Errorf("%.2f%% of the pixels differ from %s, want at most 2%%", 100*share, golden)
-		}
-		if err != nil {
-			// Keep the screenshot for a look: t.TempDir is removed.
-			if f, cerr := os.CreateTemp("", "report-page-*.png"); cerr == nil {
-				_ = png.Encode(f, got)
-				f.Close()
-				err = fmt.Errorf("%w; the screenshot is %s (-update to accept it)", err, f.Name())
-			}
 			t.Fatal(err)
 		}
 		t.Logf("%.3f%% of the pixels differ from %s", 100*share, golden)

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
-	"fmt"
 	"image/png"
 	"io"
 	"os"
@@ -261,39 +260,11 @@ func TestReportInChromium(t *testing.T) {
 
 	t.Run("screenshot", func(t *testing.T) {
 		t.Parallel()
-		shot := filepath.Join(dir, "report.png")
-		if err := chromium.Screenshot(ctx, bin, page, shot, 1280, 2000); err != nil {
-			t.Fatal(err)
-		}
-		got, err := chromium.ReadPNG(shot)
-		if err != nil {
-			t.Fatal(err)
-		}
 		golden := filepath.Join("testdata", "report.png")
-		if *update {
-			if err := chromium.WritePNG(golden, got); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("wrote %s", golden)
-			return
-		}
-		want, err := chromium.ReadPNG(golden)
+		// The subtitle (the store's temporary path, the time) differs from
+		// run to run: a few hundred pixels.
+		share, err := chromium.MatchScreenshot(ctx, bin, page, golden, 1280, 2000, 0.02, *update)
 		if err != nil {
-			t.Fatalf("%v (go test ./cmd/experiment -run TestReportInChromium -update writes it)", err)
-		}
-		// The subtitle (the store's temporary path, the time) differs
-		// from run to run: a few hundred pixels.
-		share, err := chromium.DifferingShare(got, want)
-		if err == nil && share > 0.02 {
-			err = fmt.Errorf("%.2f%% of the pixels differ from %s, want at most 2%%", 100*share, golden)
-		}
-		if err != nil {
-			// Keep the screenshot for a look: t.TempDir is removed.
-			if f, cerr := os.CreateTemp("", "experiment-report-*.png"); cerr == nil {
-				_ = png.Encode(f, got)
-				f.Close()
-				err = fmt.Errorf("%w; the screenshot is %s (-update to accept it)", err, f.Name())
-			}
 			t.Fatal(err)
 		}
 		t.Logf("%.3f%% of the pixels differ from %s", 100*share, golden)

@@ -2,10 +2,12 @@ package chromium
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/png"
 	"os"
+	"path/filepath"
 )
 
 // ReadPNG decodes the PNG file at path.
@@ -57,4 +59,44 @@ func DifferingShare(a, b image.Image) (float64, error) {
 		}
 	}
 	return float64(n) / float64(ab.Dx()*ab.Dy()), nil
+}
+
+// MatchScreenshot takes a width×height screenshot of the page at
+// htmlPath and compares it with the golden PNG: an error when more than
+// maxShare of its pixels differ, naming a temporary file that keeps the
+// screenshot for a look. With update it rewrites the golden instead. share
+// is the share of pixels that differ.
+func MatchScreenshot(ctx context.Context, bin, htmlPath, golden string, width, height int, maxShare float64, update bool) (share float64, err error) {
+	dir, err := os.MkdirTemp("", "chromium-shot-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	shot := filepath.Join(dir, "shot.png")
+	if err := Screenshot(ctx, bin, htmlPath, shot, width, height); err != nil {
+		return 0, err
+	}
+	got, err := ReadPNG(shot)
+	if err != nil {
+		return 0, err
+	}
+	if update {
+		return 0, WritePNG(golden, got)
+	}
+	want, err := ReadPNG(golden)
+	if err != nil {
+		return 0, fmt.Errorf("%w (-update writes it)", err)
+	}
+	share, err = DifferingShare(got, want)
+	if err == nil && share > maxShare {
+		err = fmt.Errorf("%.2f%% of the pixels differ from %s, want at most %.2f%%", 100*share, golden, 100*maxShare)
+	}
+	if err != nil {
+		if f, cerr := os.CreateTemp("", "screenshot-*.png"); cerr == nil {
+			_ = png.Encode(f, got)
+			f.Close()
+			err = fmt.Errorf("%w; the screenshot is %s (-update to accept it)", err, f.Name())
+		}
+	}
+	return share, err
 }
