@@ -66,3 +66,51 @@ func Example() {
 	// a2 alone 0.675, agrees with the team 0.750
 	// a3 alone 0.600, agrees with the team 0.775
 }
+
+// Measure three agents' contributions to a team that answers right when
+// any two of its members agree on the right answer (a majority game), on
+// four examples. The third agent is always wrong: leaving it out of the
+// full team changes nothing, but it spoils the pairs it joins, so its
+// Shapley value is negative (worked by hand: -1/3, -1/6, -1/6, -1/3 on
+// the four examples). For a real team,
+// optimizer.TeamEvaluator.Coalitions gives the agents and the coalition
+// scores.
+func ExampleContribute() {
+	right := [][]bool{ // right[agent][example]
+		{true, true, false, true},
+		{true, false, true, true},
+		{false, false, false, false},
+	}
+	v := func(_ context.Context, members []bool) ([]float64, error) {
+		scores := make([]float64, 4)
+		for e := range scores {
+			n, k := 0, 0
+			for i, in := range members {
+				if in {
+					n++
+					if right[i][e] {
+						k++
+					}
+				}
+			}
+			if 2*k > n {
+				scores[e] = 1
+			}
+		}
+		return scores, nil
+	}
+	c, err := evaluation.Contribute(context.Background(), []string{"a", "b", "bad"}, v, &evaluation.ContributeOptions{Seed: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("team %.2f, %d coalitions\n", c.Team, c.Coalitions)
+	for i, a := range c.Agents {
+		fmt.Printf("%-3s Shapley %+.3f  leave-one-out %+.3f\n", a, c.Shapley[i].Value, c.LOO[i].Value)
+	}
+	// Output:
+	// team 0.50, 7 coalitions
+	// a   Shapley +0.375  leave-one-out +0.500
+	// b   Shapley +0.375  leave-one-out +0.500
+	// bad Shapley -0.250  leave-one-out +0.000
+}
