@@ -787,3 +787,29 @@ func TestLMCacheAcrossExperiments(t *testing.T) {
 		t.Errorf("a run without lm.cache stored %d responses (%v); want none", refEntries, err)
 	}
 }
+
+// TestRunNoAnalysis: --no-analysis skips the team analytics and the
+// matched baselines; without it both are stored.
+func TestRunNoAnalysis(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		flag string
+		want bool
+	}{{"--no-analysis", false}, {"--json", true}} {
+		db := filepath.Join(dir, strings.TrimLeft(c.flag, "-")+".db")
+		if code, _, stderr := exe(t, "", "run", filepath.Join("testdata", "repro.yaml"), "--db", db, c.flag); code != 0 {
+			t.Fatalf("run %s: exit %d: %s", c.flag, code, stderr)
+		}
+		var contribs, sc int
+		ro := mustOpenRO(t, db)
+		if err := ro.QueryRow(`SELECT COUNT(*) FROM contributions`).Scan(&contribs); err != nil {
+			t.Fatal(err)
+		}
+		if err := ro.QueryRow(`SELECT COUNT(*) FROM test_results WHERE team = 'self_consistency'`).Scan(&sc); err != nil {
+			t.Fatal(err)
+		}
+		if (contribs > 0) != c.want || (sc > 0) != c.want {
+			t.Errorf("run %s: %d contributions, %d self-consistency results", c.flag, contribs, sc)
+		}
+	}
+}

@@ -22,7 +22,7 @@ func newRunCmd() *cobra.Command {
 	var (
 		db, out, newExp string
 		resume, asJSON  bool
-		single          bool
+		single, noAnal  bool
 	)
 	c := &cobra.Command{
 		Use:   "run CONFIG",
@@ -103,7 +103,7 @@ func newRunCmd() *cobra.Command {
 				}
 			}
 
-			r := &experiments.Runner{Store: s, Resume: resume, Progress: newProgress(c.ErrOrStderr()), Log: c.ErrOrStderr(), SingleAgent: single}
+			r := &experiments.Runner{Store: s, Resume: resume, Progress: newProgress(c.ErrOrStderr()), Log: c.ErrOrStderr(), SingleAgent: single, NoAnalysis: noAnal}
 			sums, err := r.Run(ctx, studies)
 			if cfg.LMCache() {
 				// Whether the cache paid off is only known to this process.
@@ -156,6 +156,7 @@ func newRunCmd() *cobra.Command {
 	f.BoolVar(&resume, "resume", false, "continue studies already in the store")
 	f.StringVar(&newExp, "new-experiment", "", "run the config under this experiment name (after a config change)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON document with a summary per study")
+	f.BoolVar(&noAnal, "no-analysis", false, "skip the team analytics and the matched baselines of each concluded study (every coalition of the test teams' agents is scored on test: costly with a real model)")
 	f.BoolVar(&single, "single-agent", false, "also run each study's optimized single agent (the same optimizer and budget over one agent) as a baseline")
 	return c
 }
