@@ -433,7 +433,7 @@ func summarize(rec *record, res *team.Result, gold string, metric datasets.Metri
 		return memo
 	}
 	ags := make([]agentRecord, 0, 8)
-	rec.rounds = rec.rounds[:0]
+	rec.rounds = make([]RoundStats, res.Trace[len(res.Trace)-1].Round+1) // calls come round by round
 	for k := range res.Trace {
 		c := &res.Trace[k]
 		for len(rec.rounds) <= c.Round {

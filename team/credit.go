@@ -66,16 +66,18 @@ func (t *Team) Credit(res *Result, dst []float64) []float64 {
 		return dst
 	}
 	R := t.spec.Rounds
-	flat := make([]string, (R+1)*n) // the voters' normalised answers, by round
-	said := make([]bool, (R+1)*n)   // the voter called in the round
+	cs := t.credits.Get().(*creditScratch)
+	defer t.credits.Put(cs)
+	cs.reset((R+1)*n, n)
+	flat, said, w, next := cs.flat, cs.said, cs.w, cs.next // flat, said: by round and voter
 	ans := func(r, i int) string { return flat[r*n+i] }
 	spoke := func(r, i int) bool { return said[r*n+i] }
 	judged := ""
 	for k := range res.Trace {
 		c := &res.Trace[k]
-		i := t.index(c.Agent)
+		i, ok := t.pos[c.Agent]
 		switch {
-		case i < 0:
+		case !ok:
 		case i == t.judge && c.Round == R+1:
 			judged = datasets.Normalize(c.Answer)
 		case c.Round >= 0 && c.Round <= R:
@@ -89,7 +91,6 @@ func (t *Team) Credit(res *Result, dst []float64) []float64 {
 			}
 		}
 	}
-	w := make([]float64, n)
 	agree := 0
 	for _, i := range t.voters {
 		if ans(R, i) == goal {
@@ -106,12 +107,9 @@ func (t *Team) Credit(res *Result, dst []float64) []float64 {
 		layers++
 		dst[t.judge] = 1
 		if agree == 0 {
-			// Nobody gave its answer: the judge keeps the credit of every layer.
-			dst[t.judge] = 1
-			return dst
+			return dst // nobody gave its answer: the judge keeps the credit of every layer
 		}
 	}
-	next := make([]float64, n)
 	for r := R; ; r-- {
 		for i := range w {
 			dst[i] += w[i]
@@ -129,21 +127,30 @@ func (t *Team) Credit(res *Result, dst []float64) []float64 {
 				next[i] += w[i]
 				continue
 			}
-			var src []int
-			if ans(r-1, i) == a {
-				src = append(src, i)
+			// The sources that gave a in the round before: itself and the
+			// in-neighbours it read.
+			self := ans(r-1, i) == a
+			k := 0
+			if self {
+				k++
 			}
 			for _, j := range t.in[i] {
 				if ans(r-1, j) == a {
-					src = append(src, j)
+					k++
 				}
 			}
-			if len(src) == 0 {
+			if k == 0 {
 				next[i] += w[i]
 				continue
 			}
-			for _, j := range src {
-				next[j] += w[i] / float64(len(src))
+			share := w[i] / float64(k)
+			if self {
+				next[i] += share
+			}
+			for _, j := range t.in[i] {
+				if ans(r-1, j) == a {
+					next[j] += share
+				}
 			}
 		}
 		w, next = next, w
@@ -154,12 +161,25 @@ func (t *Team) Credit(res *Result, dst []float64) []float64 {
 	return dst
 }
 
-// index is the spec index of agent id, or -1.
-func (t *Team) index(id string) int {
-	for i, x := range t.ids {
-		if x == id {
-			return i
-		}
+// creditScratch is Credit's working memory, reused across runs.
+type creditScratch struct {
+	flat    []string
+	said    []bool
+	w, next []float64
+}
+
+// reset sizes and clears the scratch for cells answers and n agents.
+func (cs *creditScratch) reset(cells, n int) {
+	if cap(cs.flat) < cells {
+		cs.flat, cs.said = make([]string, cells), make([]bool, cells)
 	}
-	return -1
+	cs.flat, cs.said = cs.flat[:cells], cs.said[:cells]
+	clear(cs.flat)
+	clear(cs.said)
+	if cap(cs.w) < n {
+		cs.w, cs.next = make([]float64, n), make([]float64, n)
+	}
+	cs.w, cs.next = cs.w[:n], cs.next[:n]
+	clear(cs.w)
+	clear(cs.next)
 }

@@ -100,7 +100,9 @@ type Team struct {
 	ncalls    int // most calls per run
 	peerCap   int // most peers shown in one round (or to the judge)
 
-	scratch sync.Pool // *scratch, reused across runs
+	scratch sync.Pool      // *scratch, reused across runs
+	credits sync.Pool      // *creditScratch, reused by Credit
+	pos     map[string]int // agent index by id
 }
 
 // scratch is the per-run working memory that Result does not keep.
@@ -215,6 +217,8 @@ func New(spec Spec, model lm.Model, opts *Options) (*Team, error) {
 		t.ncalls++
 		t.peerCap = max(t.peerCap, len(t.voters))
 	}
+	t.pos = index
+	t.credits.New = func() any { return &creditScratch{} }
 	t.scratch.New = func() any {
 		s := &scratch{
 			prev:   make([]answer, n),
