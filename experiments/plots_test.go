@@ -23,45 +23,19 @@ import (
 	"github.com/mabeam/mabeam/store"
 )
 
-// plotConfig is a tiny experiment with random search and SIMBA over two
-// seeds: enough trials for random search's parameter importance, too few
-// validation trials for SIMBA's (a note).
-const plotConfig = `name: tiny
-seeds: [1, 2]
-lm: {backend: sim, seed: 0}
-datasets:
-  - {name: arith, family: arithmetic, difficulty: 2, train: 16, val: 10, test: 20, metric: numeric}
-team:
-  agents:
-    - id: solver1
-      model: {choices: [sim-medium, sim-small, sim-large]}
-      temperature: {low: 0, high: 1, step: 0.25}
-      demos: {low: 0, high: 2}
-    - id: solver2
-      model: {choices: [sim-medium, sim-small]}
-    - id: critic
-      role: critic
-      optional: true
-  topology: {choices: [mesh, chain, star]}
-  rounds: {low: 0, high: 2, default: 1}
-optimizers:
-  - name: random
-  - name: simba
-    settings: {batch_size: 8, num_candidates: 2, max_steps: 2}
-budget:
-  calls: 1500
-`
-
-// tinyStore runs plotConfig into a store in a temporary directory.
+// tinyStore runs testdata/plots.yaml into a store in a temporary directory.
 func tinyStore(t *testing.T) *store.Store {
 	t.Helper()
 	return tinyInto(t, openStore(t))
 }
 
-// tinyInto runs plotConfig into s.
+// tinyInto runs testdata/plots.yaml into s.
 func tinyInto(t *testing.T, s *store.Store) *store.Store {
 	t.Helper()
-	c := mustParse(t, plotConfig, "tiny.yaml")
+	c, err := Load(filepath.Join("testdata", "plots.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	sts, err := c.Studies(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -21,40 +21,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
-// plotConfig is a tiny experiment: random search and SIMBA, two seeds.
-const plotConfig = `name: tiny
-seeds: [1, 2]
-lm: {backend: sim, seed: 0}
-datasets:
-  - {name: arith, family: arithmetic, difficulty: 2, train: 16, val: 10, test: 20, metric: numeric}
-team:
-  agents:
-    - id: solver1
-      model: {choices: [sim-medium, sim-small, sim-large]}
-      temperature: {low: 0, high: 1, step: 0.25}
-      demos: {low: 0, high: 2}
-    - id: solver2
-      model: {choices: [sim-medium, sim-small]}
-    - id: critic
-      role: critic
-      optional: true
-  topology: {choices: [mesh, chain, star]}
-  rounds: {low: 0, high: 2, default: 1}
-optimizers:
-  - name: random
-  - name: simba
-    settings: {batch_size: 8, num_candidates: 2, max_steps: 2}
-budget:
-  calls: 1500
-`
-
-// tinyDB runs plotConfig into dir/tiny.db with the CLI.
+// tinyDB runs experiments/testdata/plots.yaml (the plot tests' tiny
+// experiment) into dir/tiny.db with the CLI.
 func tinyDB(t *testing.T, dir string) string {
 	t.Helper()
-	cfg := filepath.Join(dir, "tiny.yaml")
-	if err := os.WriteFile(cfg, []byte(plotConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := filepath.Join("..", "..", "experiments", "testdata", "plots.yaml")
 	db := filepath.Join(dir, "tiny.db")
 	if code, _, errOut := cli(t, "run", cfg, "--db", db); code != 0 {
 		t.Fatalf("run: exit %d: %s", code, errOut)
