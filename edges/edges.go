@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
-	"strings"
 
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/evaluation"
@@ -354,8 +353,8 @@ func (r *run) pieces(on []bool) int {
 		return parent[x]
 	}
 	for _, v := range r.edges {
-		from, to := ends(v)
-		for _, n := range []string{from, to} {
+		e, _ := space.EdgeOf(v)
+		for _, n := range []string{e.From, e.To} {
 			if _, ok := parent[n]; !ok {
 				parent[n] = n
 			}
@@ -363,8 +362,8 @@ func (r *run) pieces(on []bool) int {
 	}
 	for i, v := range r.edges {
 		if on[i] {
-			from, to := ends(v)
-			parent[find(from)] = find(to)
+			e, _ := space.EdgeOf(v)
+			parent[find(e.From)] = find(e.To)
 		}
 	}
 	n := 0
@@ -374,12 +373,6 @@ func (r *run) pieces(on []bool) int {
 		}
 	}
 	return n
-}
-
-// ends are the agents of an edge variable team/edge/<from>/<to>/<type>.
-func ends(v string) (string, string) {
-	parts := strings.SplitN(strings.TrimPrefix(v, "team/edge/"), "/", 3)
-	return parts[0], parts[1]
 }
 
 // graph is the other variables with the explicit topology and the edges

@@ -151,7 +151,7 @@ func (b *BestTeam) Lines() []string {
 	}
 	edges := 0
 	for name, v := range b.Params {
-		if on, ok := v.(bool); ok && on && strings.HasPrefix(name, "team/edge/") {
+		if on, _ := v.(bool); on && isEdge(name) {
 			edges++
 		}
 	}
@@ -195,3 +195,5 @@ func orZero(x float64) float64 {
 	}
 	return x
 }
+
+func isEdge(name string) bool { _, ok := space.EdgeOf(name); return ok }

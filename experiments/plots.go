@@ -770,14 +770,13 @@ func (ps *plotStudy) teamEdges(ids []string) ([]space.Edge, string, error) {
 	if topo == space.TopoExplicit {
 		searched := false
 		for _, name := range p.Names() {
-			rest, ok := strings.CutPrefix(name, "team/edge/")
+			e, ok := space.EdgeOf(name)
 			if !ok {
 				continue
 			}
 			searched = true
-			parts := strings.Split(rest, "/")
-			if on, _ := p[name].(bool); on && len(parts) == 3 {
-				edges = append(edges, space.Edge{From: parts[0], To: parts[1]})
+			if on, _ := p[name].(bool); on {
+				edges = append(edges, space.Edge{From: e.From, To: e.To})
 			}
 		}
 		if !searched {

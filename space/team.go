@@ -18,7 +18,24 @@ func ActiveVar(id string) string { return "team/active/" + id }
 
 // EdgeVar is the flat name of the bool that switches candidate edge e on.
 func EdgeVar(e Edge) string {
-	return "team/edge/" + e.From + "/" + e.To + "/" + e.Type.String()
+	return edgePrefix + e.From + "/" + e.To + "/" + e.Type.String()
+}
+
+const edgePrefix = "team/edge/"
+
+// EdgeOf is the edge whose EdgeVar is name; ok is false when name is not
+// an edge variable's.
+func EdgeOf(name string) (e Edge, ok bool) {
+	rest, ok := strings.CutPrefix(name, edgePrefix)
+	if !ok {
+		return Edge{}, false
+	}
+	parts := strings.SplitN(rest, "/", 3)
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || e.Type.UnmarshalText([]byte(parts[2])) != nil {
+		return Edge{}, false
+	}
+	e.From, e.To = parts[0], parts[1]
+	return e, true
 }
 
 // Names of the team variables a TeamAssignment has fields for.

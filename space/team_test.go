@@ -373,3 +373,18 @@ extra: threshold=0.7`
 		t.Errorf("String =\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestEdgeOf: EdgeOf reads back what EdgeVar writes, and refuses other
+// names.
+func TestEdgeOf(t *testing.T) {
+	for _, e := range []Edge{{From: "a", To: "b"}, {From: "s1", To: "judge", Type: Feedback}} {
+		if got, ok := EdgeOf(EdgeVar(e)); !ok || got != e {
+			t.Errorf("EdgeOf(%q) = %v, %v", EdgeVar(e), got, ok)
+		}
+	}
+	for _, name := range []string{"team/topology", "team/edge/a/b", "team/edge//b/data", "team/edge/a/b/nonsense", "agent/a/model"} {
+		if e, ok := EdgeOf(name); ok {
+			t.Errorf("EdgeOf(%q) = %v, want not an edge", name, e)
+		}
+	}
+}
