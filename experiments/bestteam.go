@@ -174,10 +174,8 @@ func (b *BestTeam) Lines() []string {
 		if len(bits) > 0 {
 			desc += " (" + strings.Join(bits, ", ") + ")"
 		}
-		for _, m := range []string{evaluation.MethodShapley, evaluation.MethodShapleyMC} {
-			if c, ok := a.Contributions[m]; ok {
-				desc += fmt.Sprintf(" %+.3f [%+.3f, %+.3f]", c.Value, c.CI[0], c.CI[1])
-			}
+		if c, ok := a.Shapley(); ok {
+			desc += fmt.Sprintf(" %+.3f [%+.3f, %+.3f]", c.Value, c.CI[0], c.CI[1])
 		}
 		ags = append(ags, desc)
 	}
@@ -197,3 +195,14 @@ func orZero(x float64) float64 {
 }
 
 func isEdge(name string) bool { _, ok := space.EdgeOf(name); return ok }
+
+// Shapley is the agent's Shapley value, exact or Monte Carlo; ok is false
+// when it was not measured.
+func (a TeamAgent) Shapley() (Contribution, bool) {
+	for _, m := range []string{evaluation.MethodShapley, evaluation.MethodShapleyMC} {
+		if c, ok := a.Contributions[m]; ok {
+			return c, true
+		}
+	}
+	return Contribution{}, false
+}

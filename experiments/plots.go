@@ -747,17 +747,6 @@ func (ps *plotStudy) contributions(prefix string, base NamedPlot, team string) (
 	return plotOrNote{np, err}, true
 }
 
-// shapley returns an agent's Shapley value (exact or Monte Carlo) in the
-// best team; NaN when not measured.
-func shapley(a TeamAgent) float64 {
-	for _, m := range []string{evaluation.MethodShapley, evaluation.MethodShapleyMC} {
-		if c, ok := a.Contributions[m]; ok {
-			return c.Value
-		}
-	}
-	return math.NaN()
-}
-
 // teamEdges returns the best team's edges among its active agents ids (in
 // team order), one per ordered pair.
 func (ps *plotStudy) teamEdges(ids []string) ([]space.Edge, string, error) {
@@ -825,7 +814,10 @@ func (ps *plotStudy) topology(prefix string, base NamedPlot) plotOrNote {
 	t := &report.Topology{}
 	for _, id := range ids {
 		a := byID[id]
-		sh := shapley(a)
+		sh := math.NaN()
+		if c, ok := a.Shapley(); ok {
+			sh = c.Value
+		}
 		lbl := id
 		var bits []string
 		if m, ok := a.Params["model"]; ok {
