@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/mabeam/mabeam/optimizer"
 	"github.com/mabeam/mabeam/store"
@@ -532,4 +534,71 @@ func (f jsonFloat) MarshalJSON() ([]byte, error) {
 		return []byte("null"), nil
 	}
 	return json.Marshal(float64(f))
+}
+
+// ComparisonTable returns the comparison rows as `experiment compare`
+// prints them (against as CompareOptions.Against): the header, the cells
+// of each row and the note printed under the table. The matched baselines
+// (self-consistency, single agent) get a column each when some row has
+// them: their score and the best team's paired difference to it. (compare
+// prints the same; the CLI's test keeps the two in step.)
+func ComparisonTable(rows []Comparison, against string) (header []string, cells [][]string, note string) {
+	var matched []struct{ team, head string }
+	for _, m := range []struct{ team, head string }{
+		{store.TestSelfConsistency, "SELF-CONSISTENCY: GAIN (95% CI)"},
+		{store.TestSingleAgent, "SINGLE AGENT: GAIN (95% CI)"},
+	} {
+		if slices.ContainsFunc(rows, func(r Comparison) bool { _, ok := r.Matched[m.team]; return ok }) {
+			matched = append(matched, m)
+		}
+	}
+	for _, r := range rows {
+		row := []string{r.Experiment, r.Dataset, r.Optimizer, fmt.Sprint(r.Seeds),
+			fmt.Sprintf("%.3f %s", r.TestMean, fmtInterval(r.TestCI)), fmt.Sprintf("%.3f", r.BaselineMean),
+			fmt.Sprintf("%+.3f %s", r.DiffMean, fmtInterval(r.DiffCI))}
+		if against != "" {
+			vs := "-"
+			if r.VsSeeds > 0 {
+				vs = fmt.Sprintf("%+.3f %s", r.VsMean, fmtInterval(r.VsCI))
+			}
+			row = append(row, vs)
+		}
+		atCost := "-"
+		if !math.IsNaN(float64(r.BestAtCost)) {
+			atCost = fmt.Sprintf("%.3f @ $%.2f", float64(r.BestAtCost), r.AtCost)
+			if r.SeedsAtCost < r.Seeds {
+				atCost += fmt.Sprintf(" (%d seeds)", r.SeedsAtCost)
+			}
+		}
+		row = append(row, atCost)
+		for _, m := range matched {
+			cell := "-"
+			if d, ok := r.Matched[m.team]; ok {
+				cell = fmt.Sprintf("%.3f: %+.3f %s", d.Mean, d.DiffMean, fmtInterval(d.DiffCI))
+			}
+			row = append(row, cell)
+		}
+		cells = append(cells, append(row, fmt.Sprintf("%.4f", r.CostUSD), fmt.Sprintf("%.4f", r.BilledCostUSD), fmt.Sprintf("%.0f", r.LMCalls)))
+	}
+	header = []string{"EXPERIMENT", "DATASET", "OPTIMIZER", "SEEDS", "TEST (95% CI)", "BASELINE", "GAIN (95% CI)"}
+	if against != "" {
+		header = append(header, "VS "+strings.ToUpper(against)+" (95% CI)")
+	}
+	header = append(header, "VAL AT EQUAL COST")
+	for _, m := range matched {
+		header = append(header, m.head)
+	}
+	note = "(cost and calls per study include the final test evaluations; CIs: paired bootstrap over seeds and test examples;\n" +
+		" val at equal cost: the best-so-far validation score once the trials had spent what the cheapest optimizer's did (over the seeds with a validation trial by then)"
+	if len(matched) > 0 {
+		note += ";\n self-consistency: the best single model sampled at the best team's nominal cost a question, majority vote"
+	}
+	return append(header, "COST $/STUDY", "BILLED $", "CALLS/STUDY"), cells, note + ")"
+}
+
+func fmtInterval(iv Interval) string {
+	if math.IsNaN(iv[0]) {
+		return "[n/a]"
+	}
+	return fmt.Sprintf("[%.3f, %.3f]", iv[0], iv[1])
 }
