@@ -145,7 +145,11 @@ func TestSelfConsistency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := SelfConsistency(ctx, st, best)
+	m, err := BestSingleModel(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := SelfConsistency(ctx, st, best, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +165,7 @@ func TestSelfConsistency(t *testing.T) {
 	}
 	cheap := *best
 	cheap.Cost = sc.PerCall * float64(best.N) / 2
-	sc, err = SelfConsistency(ctx, st, &cheap)
+	sc, err = SelfConsistency(ctx, st, &cheap, m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/evaluation"
@@ -44,9 +45,19 @@ type SelfConsistencyResult struct {
 // sample.
 var ErrNoModel = errors.New("experiments: the team space names no model to sample")
 
-// SelfConsistency scores the cost-matched self-consistency baseline of a
-// study whose best team's test report is best.
-func SelfConsistency(ctx context.Context, st *Study, best *evaluation.Report) (*SelfConsistencyResult, error) {
+// SingleModel is the model of a team space whose single agent (the solver
+// role's default instruction, temperature 0) scores best on validation:
+// what both matched baselines use.
+type SingleModel struct {
+	Model   string
+	Val     float64 // its validation score
+	PerCall float64 // its nominal cost a validation question
+}
+
+// BestSingleModel scores a single agent of each model of the study's team
+// space on validation and returns the best (the first of equals).
+// ErrNoModel when the space names none.
+func BestSingleModel(ctx context.Context, st *Study) (SingleModel, error) {
 	ev := st.Evaluator
 	var models []string
 	seen := map[string]bool{}
@@ -71,26 +82,38 @@ func SelfConsistency(ctx context.Context, st *Study, best *evaluation.Report) (*
 		}
 	}
 	if len(models) == 0 {
-		return nil, ErrNoModel
+		return SingleModel{}, ErrNoModel
 	}
-	metric := ev.Metric
-	if metric == nil {
-		metric = datasets.ExactMatch
-	}
-	out := &SelfConsistencyResult{Val: math.Inf(-1), TeamCost: best.Cost / float64(best.N)}
+	best := SingleModel{Val: math.Inf(-1)}
 	for _, m := range models {
 		t, err := team.New(team.Spec{Agents: []team.AgentSpec{{ID: "single", Model: m}}}, ev.Model, ev.Team)
 		if err != nil {
-			return nil, err
+			return SingleModel{}, err
 		}
-		rep, err := evaluation.Evaluate(ctx, t, st.Problem.Val, metric, ev.Eval)
+		rep, err := evaluation.Evaluate(ctx, t, st.Problem.Val, metricOf(ev), ev.Eval)
 		if err != nil {
-			return nil, fmt.Errorf("the single %s agent on validation: %w", m, err)
+			return SingleModel{}, fmt.Errorf("the single %s agent on validation: %w", m, err)
 		}
-		if rep.Mean > out.Val {
-			out.Model, out.Val, out.PerCall = m, rep.Mean, rep.Cost/float64(rep.N)
+		if rep.Mean > best.Val {
+			best = SingleModel{Model: m, Val: rep.Mean, PerCall: rep.Cost / float64(rep.N)}
 		}
 	}
+	return best, nil
+}
+
+func metricOf(ev *optimizer.TeamEvaluator) datasets.Metric {
+	if ev.Metric == nil {
+		return datasets.ExactMatch
+	}
+	return ev.Metric
+}
+
+// SelfConsistency scores the cost-matched self-consistency baseline of a
+// study whose best team's test report is best, on the model m
+// (BestSingleModel).
+func SelfConsistency(ctx context.Context, st *Study, best *evaluation.Report, m SingleModel) (*SelfConsistencyResult, error) {
+	ev := st.Evaluator
+	out := &SelfConsistencyResult{Model: m.Model, Val: m.Val, PerCall: m.PerCall, TeamCost: best.Cost / float64(best.N)}
 	out.N = 1
 	if out.PerCall > 0 {
 		out.N = int(math.Floor(out.TeamCost/out.PerCall + 1e-9))
@@ -101,7 +124,7 @@ func SelfConsistency(ctx context.Context, st *Study, best *evaluation.Report) (*
 	if err != nil {
 		return nil, err
 	}
-	if out.Test, err = evaluation.Evaluate(ctx, sc, st.Problem.Test, metric, ev.Eval); err != nil {
+	if out.Test, err = evaluation.Evaluate(ctx, sc, st.Problem.Test, metricOf(ev), ev.Eval); err != nil {
 		return nil, fmt.Errorf("self-consistency of %s × %d on test: %w", out.Model, out.N, err)
 	}
 	return out, nil
@@ -115,10 +138,25 @@ func (r *Runner) selfConsistency(ctx context.Context, st *Study, id int64, res *
 	if res.Test == nil || res.Test.N == 0 || st.Evaluator == nil || st.TeamSpace == nil {
 		return nil
 	}
-	sc, err := SelfConsistency(ctx, st, res.Test)
-	if errors.Is(err, ErrNoModel) {
-		return r.Store.Event(ctx, id, "baseline", "no self-consistency baseline: the team space names no model", nil)
+	// The model depends on the space and the validation split, which the
+	// optimizers of a dataset and seed share: chosen once for them.
+	key := st.Experiment + "\x00" + st.Dataset + "\x00" + strconv.FormatUint(st.Seed, 10)
+	m, ok := r.singles[key]
+	if !ok {
+		var err error
+		m, err = BestSingleModel(ctx, st)
+		if errors.Is(err, ErrNoModel) {
+			return r.Store.Event(ctx, id, "baseline", "no self-consistency baseline: the team space names no model", nil)
+		}
+		if err != nil {
+			return fmt.Errorf("study %s: the single model: %w", st.Name, err)
+		}
+		if r.singles == nil {
+			r.singles = map[string]SingleModel{}
+		}
+		r.singles[key] = m
 	}
+	sc, err := SelfConsistency(ctx, st, res.Test, m)
 	if err != nil {
 		return fmt.Errorf("study %s: the self-consistency baseline: %w", st.Name, err)
 	}
@@ -129,10 +167,10 @@ func (r *Runner) selfConsistency(ctx context.Context, st *Study, id int64, res *
 	if sc.OverBudget {
 		over = 1
 	}
-	m := map[string]float64{"score": sc.Test.Mean, "samples": float64(sc.N), "over_budget": over, "val_score": sc.Val,
+	ms := map[string]float64{"score": sc.Test.Mean, "samples": float64(sc.N), "over_budget": over, "val_score": sc.Val,
 		"cost_per_question": sc.Test.Cost / float64(sc.Test.N), "team_cost_per_question": sc.TeamCost,
 		"tokens_per_question": float64(sc.Test.Usage.Total()) / float64(sc.Test.N)}
-	if err := r.Store.SaveTeamMetrics(ctx, id, store.TestSelfConsistency, m); err != nil {
+	if err := r.Store.SaveTeamMetrics(ctx, id, store.TestSelfConsistency, ms); err != nil {
 		return err
 	}
 	msg := fmt.Sprintf("self-consistency: %s × %d at temperature %g, test %.3f", sc.Model, sc.N, SelfConsistencyTemperature, sc.Test.Mean)

@@ -78,6 +78,8 @@ type Runner struct {
 	// agent of the self-consistency baseline's model) and scores it on
 	// test; it costs about what the study did.
 	SingleAgent bool
+
+	singles map[string]SingleModel // the matched baselines' model by experiment, dataset and seed
 }
 
 // DefaultLeaseTTL is the lease time-to-live of a Runner that sets none: a
