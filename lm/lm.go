@@ -62,6 +62,10 @@ type Response struct {
 	// Cached reports that the response came from a cache: nothing was
 	// billed.
 	Cached bool
+	// Retries counts the attempts that failed before this response (rate
+	// limits, server errors, timeouts, unreadable replies); 0 for a cached
+	// response.
+	Retries int
 }
 
 // Billed is what the call was billed in US dollars: Cost, or 0 for a
@@ -76,6 +80,38 @@ func (r Response) Billed() float64 {
 // Model is a language model. Implementations must be safe for concurrent use.
 type Model interface {
 	Generate(ctx context.Context, req Request) (Response, error)
+}
+
+// Sampler is implemented by models that can draw several samples of one
+// request in a single call (the OpenAI API's n). GenerateSamples returns n
+// responses: the i-th is the sample req.Sample+i, the reply Generate would
+// give with that Sample. The usage and cost of the call are split over the
+// samples so that their sum is the call's.
+type Sampler interface {
+	GenerateSamples(ctx context.Context, req Request, n int) ([]Response, error)
+}
+
+// GenerateSamples draws n >= 1 samples of req from m, the samples
+// req.Sample .. req.Sample+n-1: in one call when m is a Sampler, else one
+// Generate call each.
+func GenerateSamples(ctx context.Context, m Model, req Request, n int) ([]Response, error) {
+	if n < 1 {
+		return nil, &Error{Kind: ErrBadRequest, Model: req.Model, Err: fmt.Errorf("%d samples requested", n)}
+	}
+	if s, ok := m.(Sampler); ok {
+		return s.GenerateSamples(ctx, req, n)
+	}
+	out := make([]Response, n)
+	for i := range out {
+		r := req
+		r.Sample = req.Sample + i
+		resp, err := m.Generate(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = resp
+	}
+	return out, nil
 }
 
 // Identifier is implemented by models that can name the world they answer
