@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,37 @@ type Options struct {
 	// already reach a bound, so the work is bounded too.
 	MaxCalls int64
 	MaxCost  float64
+	// RecordCalls keeps one CallRecord per agent call in Report.Calls
+	// (the per-call records a surrogate is calibrated from); it needs the
+	// program's traces.
+	RecordCalls bool
+}
+
+// CallRecord is one agent call of a batch: what was asked, what came back
+// and how it scored, by the batch's metric against the example's gold
+// answer.
+type CallRecord struct {
+	Example    int    // the example's position in the batch
+	ExampleID  string // its datasets.Example.ID
+	Family     string // its datasets.Example.Family and Difficulty
+	Difficulty int
+	Agent      string
+	Role       string
+	Model      string
+	Round      int
+	// Temperature and MaxTokens are the agent's request settings.
+	Temperature float64
+	MaxTokens   int
+	Messages    []lm.Message // the request's messages
+	Output      string       // the raw reply
+	Answer      string       // the parsed answer; "" when the agent abstained
+	Unparsed    bool         // the reply did not follow the answer format
+	Score       float64      // the metric of Answer against the gold answer
+	Confidence  float64
+	Usage       lm.Usage
+	Latency     time.Duration
+	Retries     int
+	Cached      bool
 }
 
 // ErrNoExamples reports an Evaluate call with an empty batch.
@@ -93,6 +125,9 @@ type AgentStats struct {
 	// normal 95% interval over the examples.
 	Importance   float64
 	ImportanceCI [2]float64
+	// Unparsed counts the agent's replies that did not follow the answer
+	// format.
+	Unparsed int
 }
 
 // RoundStats are one round's calls over a batch.
@@ -127,6 +162,10 @@ type Report struct {
 	// Calls and Messages sum the teams' agent calls and peer messages;
 	// Skipped their debate turns left out by the budget allocation.
 	Calls, Messages, Skipped int
+	// Retries sums the calls' failed attempts before their replies
+	// (lm.Response.Retries); Unparsed counts the replies that did not
+	// follow the answer format.
+	Retries, Unparsed int
 	// Coordination sums the coordination overhead (protocol rounds,
 	// messages and bids) the teams report (team.Result.Coordination).
 	Coordination coordination.Overhead
@@ -153,6 +192,9 @@ type Report struct {
 	// Stopped reports that Options.MaxCalls or MaxCost cut the batch: the
 	// report covers its first N examples only.
 	Stopped bool
+	// CallRecords are the batch's agent calls, example by example, with
+	// Options.RecordCalls; nil otherwise.
+	CallRecords []CallRecord
 }
 
 // Scores returns the metric of each example's team answer, in batch order.
@@ -183,6 +225,9 @@ type record struct {
 	calls      int
 	messages   int
 	skipped    int
+	retries    int
+	unparsed   int
+	records    []CallRecord
 	overhead   coordination.Overhead
 	usage      lm.Usage
 	cost       float64
@@ -194,7 +239,7 @@ type record struct {
 
 type agentRecord struct {
 	agent, role, model string
-	calls              int
+	calls, unparsed    int
 	usage              lm.Usage
 	cost               float64
 	first, final       float64 // metric of the first and last answer
@@ -289,6 +334,9 @@ func Evaluate(ctx context.Context, p Program, exs []datasets.Example, metric dat
 				}
 				recs[i].id = exs[i].ID
 				memo = summarize(&recs[i], &res, exs[i].Answer, metric, memo[:0])
+				if opts.RecordCalls {
+					recs[i].records = callRecords(i, &exs[i], &res, metric)
+				}
 				credit = cr.credit(&recs[i], &res, credit)
 				if bounded {
 					mu.Lock()
@@ -428,6 +476,7 @@ func summarize(rec *record, res *team.Result, gold string, metric datasets.Metri
 	rec.agreement = res.Agreement
 	rec.calls, rec.messages = res.Calls, res.Messages
 	rec.skipped, rec.overhead = res.Skipped, res.Coordination
+	rec.retries, rec.unparsed = res.Retries, res.Unparsed
 	rec.usage, rec.cost, rec.billed, rec.latency = res.Usage, res.Cost, res.Billed, res.Latency
 	if len(res.Trace) == 0 {
 		return memo
@@ -454,6 +503,9 @@ func summarize(rec *record, res *team.Result, gold string, metric datasets.Metri
 		}
 		a := &ags[j]
 		a.calls++
+		if c.Unparsed {
+			a.unparsed++
+		}
 		a.usage = a.usage.Add(c.Usage)
 		a.cost += c.Cost
 		a.finalAnswer = c.Answer
@@ -467,6 +519,24 @@ func summarize(rec *record, res *team.Result, gold string, metric datasets.Metri
 	}
 	rec.agents = ags
 	return memo
+}
+
+// callRecords are the per-call records of example i's run.
+func callRecords(i int, ex *datasets.Example, res *team.Result, metric datasets.Metric) []CallRecord {
+	out := make([]CallRecord, len(res.Trace))
+	for k := range res.Trace {
+		c := &res.Trace[k]
+		out[k] = CallRecord{
+			Example: i, ExampleID: ex.ID, Family: ex.Family, Difficulty: ex.Difficulty,
+			Agent: c.Agent, Role: c.Role, Model: c.Model, Round: c.Round,
+			Temperature: c.Temperature, MaxTokens: c.MaxTokens,
+			Messages: slices.Clone(c.Messages), // the trace's arena is reused
+			Output:   c.Output, Answer: c.Answer, Unparsed: c.Unparsed,
+			Score: metric(c.Answer, ex.Answer), Confidence: c.Confidence,
+			Usage: c.Usage, Latency: c.Latency, Retries: c.Retries, Cached: c.Cached,
+		}
+	}
+	return out
 }
 
 // build sums the records in batch order.
@@ -483,6 +553,9 @@ func build(recs []record) *Report {
 		r.Calls += rc.calls
 		r.Messages += rc.messages
 		r.Skipped += rc.skipped
+		r.Retries += rc.retries
+		r.Unparsed += rc.unparsed
+		r.CallRecords = append(r.CallRecords, rc.records...)
 		r.Coordination = r.Coordination.Add(rc.overhead)
 		r.Usage = r.Usage.Add(rc.usage)
 		r.Cost += rc.cost
@@ -509,6 +582,7 @@ func build(recs []record) *Report {
 			credit[j][1] += a.credit * a.credit
 			s.Examples++
 			s.Calls += a.calls
+			s.Unparsed += a.unparsed
 			s.Usage = s.Usage.Add(a.usage)
 			s.Cost += a.cost
 			s.FirstScore += a.first

@@ -492,8 +492,8 @@ func summaryOf(rec store.Study, trials int) Summary {
 }
 
 // Record is what the store keeps of a finished trial: the trial, each
-// agent's figures and each example's result (from rep, nil for a failed
-// trial).
+// agent's figures, each example's result and the recorded calls (from
+// rep, nil for a failed trial).
 func Record(t optimizer.Trial, rep *evaluation.Report) store.TrialRecord {
 	rec := store.TrialRecord{Trial: t}
 	if rep == nil {
@@ -504,7 +504,17 @@ func Record(t optimizer.Trial, rep *evaluation.Report) store.TrialRecord {
 			Agent: a.Agent, Role: a.Role, Model: a.Model,
 			Accuracy: a.FinalScore, Round0Accuracy: a.FirstScore,
 			Calls: int64(a.Calls), Tokens: int64(a.Usage.Total()), Cost: a.Cost,
-			Agreement: a.Agreement, Contribution: a.Importance,
+			Agreement: a.Agreement, Contribution: a.Importance, Unparsed: int64(a.Unparsed),
+		})
+	}
+	for k, c := range rep.CallRecords {
+		rec.Calls = append(rec.Calls, store.Call{
+			Seq: k, Example: c.ExampleID, Family: c.Family, Difficulty: c.Difficulty,
+			Agent: c.Agent, Role: c.Role, Model: c.Model, Round: c.Round,
+			Temperature: c.Temperature, MaxTokens: c.MaxTokens, Messages: c.Messages,
+			Output: c.Output, Answer: c.Answer, Parsed: !c.Unparsed, Score: c.Score, Confidence: c.Confidence,
+			PromptTokens: int64(c.Usage.PromptTokens), CompletionTokens: int64(c.Usage.CompletionTokens),
+			Latency: c.Latency, Retries: c.Retries, Cached: c.Cached,
 		})
 	}
 	for _, e := range rep.Examples {

@@ -25,6 +25,7 @@ var _ lm.Model = (*Meter)(nil)
 type Usage struct {
 	Calls, Tokens int64
 	Cost, Billed  float64 // nominal and billed, as lm.Response
+	Retries       int64   // failed attempts before the replies (lm.Response.Retries)
 }
 
 // NewMeter returns a Meter in front of m.
@@ -39,6 +40,7 @@ func (m *Meter) Generate(ctx context.Context, req lm.Request) (lm.Response, erro
 	m.used.Tokens += int64(resp.Usage.Total())
 	m.used.Cost += resp.Cost
 	m.used.Billed += resp.Billed()
+	m.used.Retries += int64(resp.Retries)
 	m.mu.Unlock()
 	return resp, err
 }
@@ -71,4 +73,5 @@ func (t *Trial) Charge(u Usage) {
 	t.Tokens += u.Tokens
 	t.Cost += u.Cost
 	t.Billed += u.Billed
+	t.Retries += u.Retries
 }

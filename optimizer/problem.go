@@ -344,6 +344,7 @@ func Run(ctx context.Context, p *Problem, s TrialSpec) (Trial, *evaluation.Repor
 		t.Err = fmt.Sprintf("stopped by the budget after %d of %d examples", rep.N, len(exs))
 	}
 	t.Calls, t.Tokens, t.Cost, t.Billed = int64(rep.Calls), int64(rep.Usage.Total()), rep.Cost, rep.Billed
+	t.Retries = int64(rep.Retries)
 	return t, rep, nil
 }
 

@@ -57,6 +57,8 @@ func (sc *SelfConsistency) Run(ctx context.Context, ex datasets.Example) (team.R
 		out.Usage = out.Usage.Add(r.Usage)
 		out.Cost += r.Cost
 		out.Billed += r.Billed
+		out.Retries += r.Retries
+		out.Unparsed += r.Unparsed
 		out.Latency = max(out.Latency, r.Latency) // the samples run side by side
 		out.Trace = append(out.Trace, r.Trace...)
 		votes[k] = coordination.Vote{Agent: strconv.Itoa(k), Answer: r.Answer, Confidence: r.Confidence}

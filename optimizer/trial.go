@@ -84,7 +84,11 @@ type Trial struct {
 	Tokens int64
 	Cost   float64
 	Billed float64
-	Start  time.Time
+	// Retries counts the model's failed attempts (rate limits, server
+	// errors, timeouts) before the trial's replies: 0 on the surrogate
+	// and on a replay from the cache.
+	Retries int64
+	Start   time.Time
 	// Duration is the trial's wall time.
 	Duration time.Duration
 	// Err says why a failed trial failed.

@@ -5,7 +5,7 @@ package store
 // to the schema is a new step appended here (and documented in
 // docs/schema.md).
 func migrations() []string {
-	return []string{schemaV1, schemaV2, schemaV3, schemaV4}
+	return []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
 }
 
 // schemaV1 is the first schema. Times are UTC text (see timeLayout), JSON
@@ -366,5 +366,42 @@ CREATE TABLE team_metrics (
 	name     TEXT    NOT NULL,
 	value    REAL,
 	PRIMARY KEY (study_id, team, name)
+) WITHOUT ROWID;
+`
+
+// schemaV5 is for real models: each trial's retries (failed attempts
+// before the replies), each agent's replies that ignored the answer
+// format, and the per-call records a surrogate is calibrated from
+// (`calls`, written when the run records calls).
+const schemaV5 = `
+ALTER TABLE trials ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agent_metrics ADD COLUMN unparsed INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE calls (
+	study_id          INTEGER NOT NULL,
+	number            INTEGER NOT NULL,
+	seq               INTEGER NOT NULL CHECK (seq >= 0),
+	example           TEXT    NOT NULL,
+	family            TEXT    NOT NULL DEFAULT '',
+	difficulty        INTEGER NOT NULL DEFAULT 0,
+	agent             TEXT    NOT NULL,
+	role              TEXT    NOT NULL DEFAULT '',
+	model             TEXT    NOT NULL DEFAULT '',
+	round             INTEGER NOT NULL DEFAULT 0,
+	temperature       REAL    NOT NULL DEFAULT 0,
+	max_tokens        INTEGER NOT NULL DEFAULT 0,
+	messages          TEXT    NOT NULL DEFAULT '[]',
+	output            TEXT    NOT NULL DEFAULT '',
+	answer            TEXT    NOT NULL DEFAULT '',
+	parsed            INTEGER NOT NULL DEFAULT 1 CHECK (parsed IN (0, 1)),
+	score             REAL,
+	confidence        REAL,
+	prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+	completion_tokens INTEGER NOT NULL DEFAULT 0,
+	latency_s         REAL    NOT NULL DEFAULT 0,
+	retries           INTEGER NOT NULL DEFAULT 0,
+	cached            INTEGER NOT NULL DEFAULT 0 CHECK (cached IN (0, 1)),
+	PRIMARY KEY (study_id, number, seq),
+	FOREIGN KEY (study_id, number) REFERENCES trials (study_id, number) ON DELETE CASCADE
 ) WITHOUT ROWID;
 `

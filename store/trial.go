@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/optimizer"
 	"github.com/mabeam/mabeam/space"
 )
@@ -21,6 +22,40 @@ type TrialRecord struct {
 	Trial    optimizer.Trial
 	Agents   []AgentMetric   // one per agent of the team; may be empty
 	Examples []ExampleResult // one per evaluated example; may be empty
+	// Calls are the trial's agent calls, in order; empty unless the run
+	// records calls (a real model's runs do by default).
+	Calls []Call
+}
+
+// Call is one agent call of a trial: the request's messages and settings,
+// the reply, its parsed answer and how it scored. It is what `experiment
+// calibrate` fits a surrogate to.
+type Call struct {
+	Seq        int    // the call's position in the trial, from 0
+	Example    string // the example's id
+	Family     string // the example's family and difficulty, if known
+	Difficulty int
+	Agent      string
+	Role       string
+	Model      string // the model name the team used
+	Round      int
+	// Temperature and MaxTokens are the request's settings.
+	Temperature float64
+	MaxTokens   int
+	Messages    []lm.Message
+	Output      string // the raw reply
+	Answer      string // the parsed answer; "" when the agent abstained
+	// Parsed is false when the reply did not follow the answer format.
+	Parsed bool
+	// Score is the metric of Answer against the gold answer; NaN if not
+	// scored.
+	Score            float64
+	Confidence       float64
+	PromptTokens     int64
+	CompletionTokens int64
+	Latency          time.Duration
+	Retries          int
+	Cached           bool
 }
 
 // AgentMetric is one agent's figures over a trial's examples. A NaN rate
@@ -40,6 +75,9 @@ type AgentMetric struct {
 	// Contribution is the agent's credit for the team score (Shapley value
 	// or leave-one-out difference).
 	Contribution float64
+	// Unparsed counts the agent's replies that did not follow the answer
+	// format.
+	Unparsed int64
 }
 
 // ExampleResult is the team's result on one example in a trial.
@@ -256,18 +294,23 @@ func (w *trialWriter) state(ctx context.Context, n int) (optimizer.State, error)
 const (
 	qState       = `SELECT state FROM trials WHERE study_id = ? AND number = ?`
 	qInsertTrial = `INSERT INTO trials (study_id, number, state, value, batch, calls, tokens, cost_usd,
-		started_at, duration_s, error, note, params, billed_cost_usd, split, parent, strategy, step, program, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		started_at, duration_s, error, note, params, billed_cost_usd, split, parent, strategy, step, program, data, retries)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdateTrial = `UPDATE trials SET state = ?3, value = ?4, batch = ?5, calls = ?6, tokens = ?7,
 		cost_usd = ?8, started_at = ?9, duration_s = ?10, error = ?11, note = ?12, params = ?13,
-		billed_cost_usd = ?14, split = ?15, parent = ?16, strategy = ?17, step = ?18, program = ?19, data = ?20
-		WHERE study_id = ?1 AND number = ?2`
+		billed_cost_usd = ?14, split = ?15, parent = ?16, strategy = ?17, step = ?18, program = ?19, data = ?20,
+		retries = ?21 WHERE study_id = ?1 AND number = ?2`
 	qDeleteParams   = `DELETE FROM trial_params WHERE study_id = ? AND number = ?`
 	qDeleteAgents   = `DELETE FROM agent_metrics WHERE study_id = ? AND number = ?`
 	qDeleteExamples = `DELETE FROM example_results WHERE study_id = ? AND number = ?`
+	qDeleteCalls    = `DELETE FROM calls WHERE study_id = ? AND number = ?`
 	qInsertAgent    = `INSERT INTO agent_metrics (study_id, number, agent, role, model, accuracy,
-		round0_accuracy, calls, tokens, cost_usd, agreement, contribution)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		round0_accuracy, calls, tokens, cost_usd, agreement, contribution, unparsed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertCall = `INSERT INTO calls (study_id, number, seq, example, family, difficulty, agent, role,
+		model, round, temperature, max_tokens, messages, output, answer, parsed, score, confidence,
+		prompt_tokens, completion_tokens, latency_s, retries, cached)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertExample = `INSERT INTO example_results (study_id, number, example, score, answer, calls,
 		tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 )
@@ -292,7 +335,7 @@ func (w *trialWriter) trialArgs(t *optimizer.Trial) ([]any, error) {
 	}
 	return []any{w.studyID, t.Number, string(t.State), nullFloat(t.Value), t.Batch, t.Calls,
 		t.Tokens, t.Cost, nullTime(t.Start), t.Duration.Seconds(), t.Err, t.Note, params, t.Billed,
-		t.Split, t.Parent, t.Strategy, t.Step, program, data}, nil
+		t.Split, t.Parent, t.Strategy, t.Step, program, data, t.Retries}, nil
 }
 
 func (w *trialWriter) start(ctx context.Context, t optimizer.Trial) error {
@@ -330,7 +373,7 @@ func (w *trialWriter) finish(ctx context.Context, r *TrialRecord) error {
 		_, err = w.exec(ctx, qInsertTrial, args...)
 	} else {
 		_, err = w.exec(ctx, qUpdateTrial, args...)
-		for _, q := range []string{qDeleteParams, qDeleteAgents, qDeleteExamples} {
+		for _, q := range []string{qDeleteParams, qDeleteAgents, qDeleteExamples, qDeleteCalls} {
 			if err == nil {
 				_, err = w.exec(ctx, q, w.studyID, n)
 			}
@@ -348,7 +391,7 @@ func (w *trialWriter) finish(ctx context.Context, r *TrialRecord) error {
 	for _, a := range r.Agents {
 		_, err := w.exec(ctx, qInsertAgent, w.studyID, n, a.Agent, a.Role, a.Model,
 			nullFloat(a.Accuracy), nullFloat(a.Round0Accuracy), a.Calls, a.Tokens, a.Cost,
-			nullFloat(a.Agreement), nullFloat(a.Contribution))
+			nullFloat(a.Agreement), nullFloat(a.Contribution), a.Unparsed)
 		if isUnique(err) {
 			return errorf(ErrInvalid, "study %q: trial %d: agent %q listed twice", w.study, n, a.Agent)
 		}
@@ -366,7 +409,67 @@ func (w *trialWriter) finish(ctx context.Context, r *TrialRecord) error {
 			return w.errf(n, fmt.Errorf("example %q: %w", e.Example, err))
 		}
 	}
+	for _, c := range r.Calls {
+		msgs, err := json.Marshal(c.Messages)
+		if err != nil {
+			return w.errf(n, fmt.Errorf("call %d: messages: %w", c.Seq, err))
+		}
+		_, err = w.exec(ctx, qInsertCall, w.studyID, n, c.Seq, c.Example, c.Family, c.Difficulty, c.Agent,
+			c.Role, c.Model, c.Round, c.Temperature, c.MaxTokens, string(msgs), c.Output, c.Answer, c.Parsed,
+			nullFloat(c.Score), nullFloat(c.Confidence), c.PromptTokens, c.CompletionTokens,
+			c.Latency.Seconds(), c.Retries, c.Cached)
+		if isUnique(err) {
+			return errorf(ErrInvalid, "study %q: trial %d: call %d listed twice", w.study, n, c.Seq)
+		}
+		if err != nil {
+			return w.errf(n, fmt.Errorf("call %d: %w", c.Seq, err))
+		}
+	}
 	return nil
+}
+
+// Calls returns the recorded agent calls of study studyID's trials, by
+// trial number and then call order (TrialRecord.Calls); trials is
+// parallel to calls and holds each call's trial number.
+func (s *Store) Calls(ctx context.Context, studyID int64) (calls []Call, trials []int, err error) {
+	calls, trials, err = s.calls(ctx, `study_id = ?`, studyID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: study id %d: calls: %w", studyID, err)
+	}
+	return calls, trials, nil
+}
+
+// calls reads the calls rows matching where, by trial number and order.
+func (s *Store) calls(ctx context.Context, where string, args ...any) (calls []Call, trials []int, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT number, seq, example, family, difficulty, agent, role, model,
+		round, temperature, max_tokens, messages, output, answer, parsed, score, confidence, prompt_tokens,
+		completion_tokens, latency_s, retries, cached FROM calls WHERE `+where+` ORDER BY number, seq`, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			c           Call
+			n           int
+			msgs        []byte
+			score, conf sql.NullFloat64
+			latency     float64
+		)
+		if err := rows.Scan(&n, &c.Seq, &c.Example, &c.Family, &c.Difficulty, &c.Agent, &c.Role, &c.Model,
+			&c.Round, &c.Temperature, &c.MaxTokens, &msgs, &c.Output, &c.Answer, &c.Parsed, &score, &conf,
+			&c.PromptTokens, &c.CompletionTokens, &latency, &c.Retries, &c.Cached); err != nil {
+			return nil, nil, err
+		}
+		if err := json.Unmarshal(msgs, &c.Messages); err != nil {
+			return nil, nil, fmt.Errorf("trial %d: call %d: messages: %w", n, c.Seq, err)
+		}
+		c.Score, c.Confidence = floatOrNaN(score), floatOrNaN(conf)
+		c.Latency = time.Duration(math.Round(latency * 1e9))
+		calls = append(calls, c)
+		trials = append(trials, n)
+	}
+	return calls, trials, rows.Err()
 }
 
 // params writes the normalised rows of a trial's parameters, in one
@@ -444,7 +547,7 @@ func (s *Store) studyName(ctx context.Context, id int64) (string, error) {
 }
 
 const trialColumns = `number, state, value, batch, calls, tokens, cost_usd, started_at, duration_s,
-	error, note, params, billed_cost_usd, split, parent, strategy, step, program, data`
+	error, note, params, billed_cost_usd, split, parent, strategy, step, program, data, retries`
 
 // Trials returns the trials of study studyID in number order, with their
 // parameters decoded (ints as int, floats as float64, strings, bools).
@@ -502,7 +605,7 @@ func scanTrial(row interface{ Scan(...any) error }) (optimizer.Trial, error) {
 		params  []byte
 	)
 	if err := row.Scan(&t.Number, &state, &value, &t.Batch, &t.Calls, &t.Tokens, &t.Cost,
-		&started, &dur, &t.Err, &t.Note, &params, &t.Billed, &t.Split, &parent, &t.Strategy, &t.Step, &program, &data); err != nil {
+		&started, &dur, &t.Err, &t.Note, &params, &t.Billed, &t.Split, &parent, &t.Strategy, &t.Step, &program, &data, &t.Retries); err != nil {
 		return t, err
 	}
 	if program.Valid {
@@ -531,7 +634,8 @@ func scanTrial(row interface{ Scan(...any) error }) (optimizer.Trial, error) {
 }
 
 // Record returns trial number n of study studyID with its agent metrics
-// (by agent id) and example results (by example id).
+// (by agent id), example results (by example id) and recorded calls (in
+// order).
 func (s *Store) Record(ctx context.Context, studyID int64, n int) (TrialRecord, error) {
 	t, err := s.Trial(ctx, studyID, n)
 	if err != nil {
@@ -542,7 +646,7 @@ func (s *Store) Record(ctx context.Context, studyID int64, n int) (TrialRecord, 
 		return TrialRecord{}, fmt.Errorf("store: study id %d: trial %d: %w", studyID, n, err)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT agent, role, model, accuracy, round0_accuracy, calls,
-		tokens, cost_usd, agreement, contribution FROM agent_metrics
+		tokens, cost_usd, agreement, contribution, unparsed FROM agent_metrics
 		WHERE study_id = ? AND number = ? ORDER BY agent`, studyID, n)
 	if err != nil {
 		return fail(err)
@@ -550,7 +654,7 @@ func (s *Store) Record(ctx context.Context, studyID int64, n int) (TrialRecord, 
 	for rows.Next() {
 		var a AgentMetric
 		var acc, acc0, agree, contrib sql.NullFloat64
-		if err := rows.Scan(&a.Agent, &a.Role, &a.Model, &acc, &acc0, &a.Calls, &a.Tokens, &a.Cost, &agree, &contrib); err != nil {
+		if err := rows.Scan(&a.Agent, &a.Role, &a.Model, &acc, &acc0, &a.Calls, &a.Tokens, &a.Cost, &agree, &contrib, &a.Unparsed); err != nil {
 			rows.Close()
 			return fail(err)
 		}
@@ -578,6 +682,9 @@ func (s *Store) Record(ctx context.Context, studyID int64, n int) (TrialRecord, 
 		r.Examples = append(r.Examples, e)
 	}
 	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	if r.Calls, _, err = s.calls(ctx, `study_id = ? AND number = ?`, studyID, n); err != nil {
 		return fail(err)
 	}
 	return r, nil

@@ -67,6 +67,13 @@ type Output struct {
 	// Cached reports that the reply came from a cache: nothing was billed.
 	Cached  bool
 	Latency time.Duration
+	// Unparsed reports that Text did not follow the answer format
+	// (prompt.FollowsFormat): a model that ignores it. Run sets it when it
+	// parses Text itself.
+	Unparsed bool
+	// Retries counts the model's failed attempts before this reply
+	// (lm.Response.Retries).
+	Retries int
 	// Messages are the chat messages sent to the model, for the trace; nil
 	// for agents that do not call a model.
 	Messages []lm.Message
@@ -151,5 +158,6 @@ func (a *lmAgent) Act(ctx context.Context, in Input) (Output, error) {
 	if !ok {
 		conf = 0
 	}
-	return Output{Text: resp.Text, Answer: ans, Confidence: conf, Usage: resp.Usage, Cost: resp.Cost, Cached: resp.Cached, Latency: resp.Latency, Messages: msgs}, nil
+	return Output{Text: resp.Text, Answer: ans, Confidence: conf, Usage: resp.Usage, Cost: resp.Cost, Cached: resp.Cached,
+		Latency: resp.Latency, Messages: msgs, Unparsed: !ok || !prompt.FollowsFormat(resp.Text), Retries: resp.Retries}, nil
 }

@@ -33,6 +33,9 @@ type Call struct {
 	Model string // the agent's model name; "" for agents that call none
 	// Round is 0..Rounds, and Rounds+1 for the judge's call.
 	Round int
+	// Temperature and MaxTokens are the agent's settings (its spec's).
+	Temperature float64
+	MaxTokens   int
 	// Messages are the chat messages sent to the model; nil for agents
 	// that do not call one.
 	Messages   []lm.Message
@@ -42,6 +45,12 @@ type Call struct {
 	Usage      lm.Usage
 	Cost       float64
 	Latency    time.Duration
+	// Unparsed reports a reply without the answer format (Output.Unparsed),
+	// Retries the model's failed attempts before it, Cached a reply served
+	// from a cache.
+	Unparsed bool
+	Retries  int
+	Cached   bool
 }
 
 // Result is the outcome of one team run on one example.
@@ -71,6 +80,9 @@ type Result struct {
 	// Billed is what the calls were billed: Cost less the calls served
 	// from a cache.
 	Billed float64
+	// Retries sums the calls' failed attempts (lm.Response.Retries);
+	// Unparsed counts the replies without the answer format.
+	Retries, Unparsed int
 	// Latency is the critical path: the sum over rounds (and the judge's
 	// call) of the slowest call of the round.
 	Latency time.Duration
@@ -438,6 +450,7 @@ func (t *Team) call(ctx context.Context, i int, in *Input, res *Result) (Output,
 		if out.Answer, out.Confidence, ok = prompt.ParseAnswer(out.Text); !ok {
 			out.Confidence = 0
 		}
+		out.Unparsed = !ok || !prompt.FollowsFormat(out.Text)
 	}
 	if !(out.Confidence >= 0) { // also NaN
 		out.Confidence = 0
@@ -449,11 +462,17 @@ func (t *Team) call(ctx context.Context, i int, in *Input, res *Result) (Output,
 	if !out.Cached {
 		res.Billed += out.Cost
 	}
+	res.Retries += out.Retries
+	if out.Unparsed {
+		res.Unparsed++
+	}
 	if res.Trace != nil {
 		res.Trace = append(res.Trace, Call{
 			Agent: t.ids[i], Role: t.roles[i], Model: t.spec.Agents[i].Model, Round: in.Round, Messages: out.Messages,
+			Temperature: t.spec.Agents[i].Temperature, MaxTokens: t.spec.Agents[i].MaxTokens,
 			Output: out.Text, Answer: out.Answer, Confidence: out.Confidence,
 			Usage: out.Usage, Cost: out.Cost, Latency: out.Latency,
+			Unparsed: out.Unparsed, Retries: out.Retries, Cached: out.Cached,
 		})
 	}
 	return out, nil

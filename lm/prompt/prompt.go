@@ -683,6 +683,15 @@ func ParseAnswer(text string) (answer string, confidence float64, ok bool) {
 	return answer, confidence, answer != ""
 }
 
+// FollowsFormat reports whether a TaskAnswer reply follows the answer
+// format: an "Answer:" field with a value. ParseAnswer still reads an
+// answer from a reply that does not (its last line); the team counts such
+// replies (team.Output.Unparsed) so a model that ignores the format shows.
+func FollowsFormat(text string) bool {
+	i := strings.LastIndex(text, "Answer:")
+	return i >= 0 && strings.TrimSpace(firstLine(text[i+len("Answer:"):])) != ""
+}
+
 // ParseField returns the text after "Name:" on its line, for the replies of
 // TaskProposeInstruction ("Instruction") and TaskAdvise ("Rule").
 func ParseField(text, name string) (string, bool) {

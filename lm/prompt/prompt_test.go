@@ -366,3 +366,18 @@ func TestRoundTripShortTexts(t *testing.T) {
 		}
 	}
 }
+
+func TestFollowsFormat(t *testing.T) {
+	for text, want := range map[string]bool{
+		FormatAnswer("42", 0.9):         true,
+		"Reasoning: add.\nAnswer: 42\n": true,
+		"The answer is 42.":             false,
+		"Answer:\nConfidence: 0.8":      false,
+		"":                              false,
+		"Answer: first\nthen more text\nAnswer: 7": true,
+	} {
+		if got := FollowsFormat(text); got != want {
+			t.Errorf("FollowsFormat(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
