@@ -48,9 +48,15 @@ func writeStr(h hash.Hash, s string) {
 
 // Cached wraps m so that repeated requests are answered from c, keyed by
 // m's identity (IdentityOf) and the full request. A cached response has
-// Cached set (nothing billed) and zero Latency; its usage and nominal Cost
-// are kept, so token counts, budgets and comparisons do not depend on the
-// cache. Errors are never cached; a cache error fails the call.
+// Cached set (nothing billed), zero Latency and zero Retries; its usage and
+// nominal Cost are kept, so token counts, budgets and comparisons do not
+// depend on the cache. Errors are never cached; a cache error fails the
+// call.
+//
+// The wrapper is a Sampler: each sample is cached under its own key (the
+// request with that Sample), the same key Generate uses, and a call with
+// any sample missing draws all n from m (in one call when m is a Sampler),
+// keeping the cached responses of the hits.
 func Cached(m Model, c Cache) Model { return &cached{m: m, c: c, id: IdentityOf(m)} }
 
 type cached struct {
@@ -58,6 +64,11 @@ type cached struct {
 	c  Cache
 	id string
 }
+
+var (
+	_ Sampler    = (*cached)(nil)
+	_ Identifier = (*cached)(nil)
+)
 
 // Identity is the wrapped model's: a cache in front does not change the
 // world the answers come from.
@@ -68,8 +79,7 @@ func (w *cached) Generate(ctx context.Context, req Request) (Response, error) {
 	if r, ok, err := w.c.Get(ctx, key); err != nil {
 		return Response{}, err
 	} else if ok {
-		r.Cached, r.Latency = true, 0
-		return r, nil
+		return hit(r), nil
 	}
 	r, err := w.m.Generate(ctx, req)
 	if err != nil {
@@ -79,6 +89,57 @@ func (w *cached) Generate(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 	return r, nil
+}
+
+func (w *cached) GenerateSamples(ctx context.Context, req Request, n int) ([]Response, error) {
+	if n < 1 {
+		return GenerateSamples(ctx, w.m, req, n) // its error
+	}
+	out := make([]Response, n)
+	keys := make([]string, n)
+	hits := make([]bool, n)
+	all := true
+	for i := range n {
+		r := req
+		r.Sample = req.Sample + i
+		keys[i] = Key(w.id, r)
+		resp, ok, err := w.c.Get(ctx, keys[i])
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[i], hits[i] = hit(resp), true
+		} else {
+			all = false
+		}
+	}
+	if all {
+		return out, nil
+	}
+	// All n in one call, as asked: for a Sampler one request is cheaper
+	// than a request per miss.
+	fresh, err := GenerateSamples(ctx, w.m, req, n)
+	if err != nil {
+		return nil, err
+	}
+	for i := range n {
+		if hits[i] {
+			continue
+		}
+		r := req
+		r.Sample = req.Sample + i
+		if err := w.c.Put(ctx, keys[i], r, fresh[i]); err != nil {
+			return nil, err
+		}
+		out[i] = fresh[i]
+	}
+	return out, nil
+}
+
+// hit marks r as served from the cache.
+func hit(r Response) Response {
+	r.Cached, r.Latency, r.Retries = true, 0, 0
+	return r
 }
 
 // MemoryCache is an in-memory Cache, for tests and single runs.

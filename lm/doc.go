@@ -2,7 +2,8 @@
 // request goes in, text, token usage, cost and latency come out.
 //
 // Backends live in their own packages: lm/sim is the embedded surrogate model
-// (the default, offline and deterministic); an OpenAI-compatible client comes
-// later. Errors are typed (see Error and the Err* sentinels) so callers can
-// retry the right ones.
+// (the default, offline and deterministic); lm/openai is a client for any
+// OpenAI-compatible chat completions server, with retries, concurrency and
+// rate limits. Errors are typed (see Error and the Err* sentinels) so callers
+// can retry the right ones.
 package lm

@@ -139,13 +139,19 @@ type ModelFunc func(ctx context.Context, req Request) (Response, error)
 // Generate calls f.
 func (f ModelFunc) Generate(ctx context.Context, req Request) (Response, error) { return f(ctx, req) }
 
-// Sentinel errors, matched with errors.Is. Retry ErrRateLimited and ErrTimeout;
-// do not retry ErrBadRequest.
+// Sentinel errors, matched with errors.Is. Retry ErrRateLimited, ErrTimeout
+// and ErrServer; do not retry ErrBadRequest, ErrUnknownModel or ErrAuth.
 var (
 	ErrRateLimited  = errors.New("lm: rate limited")
 	ErrTimeout      = errors.New("lm: timeout")
 	ErrBadRequest   = errors.New("lm: bad request")
 	ErrUnknownModel = errors.New("lm: unknown model")
+	// ErrServer is a failure on the server's side or on the way back: a
+	// 5xx status, a network error, or an unreadable, malformed or
+	// truncated reply.
+	ErrServer = errors.New("lm: server error")
+	// ErrAuth is a refused credential (HTTP 401 or 403).
+	ErrAuth = errors.New("lm: authentication failed")
 )
 
 // Error is a failed call. Kind is one of the sentinels above; errors.Is(err,
@@ -176,9 +182,10 @@ func (e *Error) Is(target error) bool { return target == e.Kind }
 func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable reports whether a call that failed with err may succeed if tried
-// again: rate limits and timeouts, including context deadline on the call.
+// again: rate limits, timeouts (including context deadline on the call) and
+// server errors.
 func Retryable(err error) bool {
-	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrTimeout)
+	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrTimeout) || errors.Is(err, ErrServer)
 }
 
 // Validate checks the fields every backend needs.
