@@ -12,8 +12,8 @@ import (
 
 // The competence model. See the package documentation for the story.
 const (
-	hardSlope  = 0.9 // competence lost per unit of hardness above hardCenter
-	hardCenter = 2
+	hardSlope  = DefaultHardness // competence lost per unit of hardness above hardCenter, unless the profile says
+	hardCenter = HardnessCentre
 	tempLin    = 0.15 // temperature penalty = tempLin·T + tempQuad·T²
 	tempQuad   = 0.1
 
@@ -40,8 +40,10 @@ const (
 	zipfMax = 8
 
 	// largestHeadroom bounds the prompt gain of the largest model, which
-	// has no larger model to stay below.
+	// has no larger model to stay below; minHeadroom is the least headroom
+	// of the others.
 	largestHeadroom = 0.8
+	minHeadroom     = 0.05
 	// headroomShare of the gap to the next larger model's reference
 	// competence is the most a prompt can add.
 	headroomShare = 0.7
@@ -173,7 +175,7 @@ func (m *Model) solve(pr *profile, sys *sysInfo, q *question, temperature float6
 	if withPeers {
 		g += roleFit(sys.role, q.Family)
 	}
-	z := pr.skill(q.Family) - hardSlope*(q.Hardness-hardCenter) + saturate(g, pr.headroom[q.fam]) - tempPenalty(temperature)
+	z := pr.skill(q.Family) - pr.slope(q.Family)*(q.Hardness-hardCenter) + saturate(g, pr.headroom[q.fam]) - tempPenalty(temperature)
 	base := mix(mix(m.seed^pr.hash, sys.content), q.hash)
 	e := q.draw + q.modelDraws[pr.index] + wPrompt*logistic(base)
 	if temperature > 0 {
@@ -218,7 +220,7 @@ func (m *Model) answer(pr *profile, sys *sysInfo, user string, req *lm.Request) 
 		}
 		ans, conf = m.revise(pr, sys.role, sc, p, &a)
 	}
-	return m.reply(sys, q, ans, conf, a.noReply)
+	return m.reply(pr, sys, q, ans, conf, a.noReply)
 }
 
 // sampleKey tells apart the samples of a request at temperature > 0.
@@ -329,20 +331,37 @@ var reasoning = func() string {
 }()
 
 // reply writes the reply: a reasoning section of the length the
-// instruction and the question's hardness call for, then the answer and
-// the stated confidence.
-func (m *Model) reply(sys *sysInfo, q *question, ans string, conf float64, noReply bool) string {
+// instruction, the question's hardness and the profile's verbosity call
+// for, then the answer and the stated confidence.
+func (m *Model) reply(pr *profile, sys *sysInfo, q *question, ans string, conf float64, noReply bool) string {
+	n := reasoningLen(q, sys.reasoning, pr.verbosity, noReply)
+	return replyReasoning + reasoning[:n] + replyAnswer + ans + confLines[int(math.Round(min(max(conf, 0), 1)*100))]
+}
+
+// The fixed parts of a reply: before the reasoning, between it and the
+// answer, and the length of the confidence line.
+const (
+	replyReasoning = "Reasoning: "
+	replyAnswer    = "\nAnswer: "
+	confLineLen    = len("\nConfidence: 0.00")
+)
+
+// reasoningLen is the length in bytes of a reply's reasoning on q, for an
+// instruction of reasoning factor factor and a profile of the given
+// verbosity.
+func reasoningLen(q *question, factor, verbosity float64, noReply bool) int {
 	h := q.Hardness
 	if noReply || h == 0 {
 		h = 1
 	}
-	n := 4 * int(math.Round(reasonBase*(1+h)*sys.reasoning))
+	// Bounded before the conversion, so that no verbosity overflows it.
+	n := 4 * int(min(math.Round(reasonBase*(1+h)*factor*verbosity), float64(len(reasoning))))
 	n = min(max(n, 8), len(reasoning))
 	// Cut at a space so the reasoning ends on a whole word.
 	if i := strings.LastIndexByte(reasoning[:n], ' '); i > 0 {
 		n = i
 	}
-	return "Reasoning: " + reasoning[:n] + "\nAnswer: " + ans + confLines[int(math.Round(min(max(conf, 0), 1)*100))]
+	return n
 }
 
 // confLines[i] is the reply's confidence line for confidence i/100, as

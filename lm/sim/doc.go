@@ -27,10 +27,12 @@
 //
 // An agent's attempt has a competence logit
 //
-//	z = Skill[model][family] − 0.9·(hardness − 2) + saturate(G − G_ref, H) − (0.15·T + 0.1·T²)
+//	z = Skill[model][family] − Hardness[model][family]·(hardness − 2) + saturate(G − G_ref, H) − (0.15·T + 0.1·T²)
 //
 // Skill is the competence with ReferenceInstruction at medium hardness and
-// temperature 0 (hardness is datasets.Solution.Hardness, 1 easy .. 3 hard).
+// temperature 0 (hardness is datasets.Solution.Hardness, 1 easy .. 3 hard);
+// Hardness is the competence lost per unit of hardness, DefaultHardness
+// (0.9) for every built-in profile and wherever a profile leaves it unset.
 // G is the prompt's gain: instruction quality + rules + demos (+ the role's
 // fit, in calls that have peers to act on), and G_ref that of the reference
 // prompt. Gains above the reference saturate, H·tanh(x/H), with headroom
@@ -116,9 +118,10 @@
 //
 // # Reasoning and cost
 //
-// The reply reasons for about 10·(1 + hardness)·f tokens before its answer,
-// f = 1 + 3·(procedure cues), × 0.3 with brevity cues ("answer only",
-// "concise"): tens to over a hundred tokens. Usage counts the reply's text
+// The reply reasons for about 10·(1 + hardness)·f·Verbosity tokens before
+// its answer, f = 1 + 3·(procedure cues), × 0.3 with brevity cues ("answer
+// only", "concise"), Verbosity 1 for the built-in profiles: tens to over a
+// hundred tokens. Usage counts the reply's text
 // (lm.EstimateTokens), so cost follows the instruction. A MaxTokens below
 // what the reply needs truncates it, losing the answer line: the reply then
 // parses to a fragment of the reasoning, which is wrong.
@@ -159,7 +162,78 @@
 //
 // sim-adversary is confidently wrong: mostly wrong, as sure of itself as
 // sim-large (median stated confidence 0.79 against 0.79), and deaf to its
-// peers. Options.Profiles adds or replaces profiles.
+// peers. Options.Profiles adds or replaces profiles. Adding one can change
+// the replies of a smaller one: the next larger model (by BaseSkill) bounds
+// a model's prompt gains.
+//
+// # Profiles files and calibration
+//
+// A profiles file (ReadProfiles, LoadProfiles, WriteProfiles) is YAML:
+//
+//	profiles:
+//	  - name: gpt-4o-mini
+//	    description: fitted to 2400 calls from study 3
+//	    base_skill: 0.1
+//	    skill: {arithmetic: 1.1, logic: 0.6, multihop: 0.8}
+//	    hardness: {arithmetic: 1.2, logic: 1.4, multihop: 1.0}
+//	    prompt_price: 0.15        # USD per million tokens
+//	    completion_price: 0.6
+//	    latency: 380ms            # Go durations
+//	    prompt_token_latency: 20µs
+//	    completion_token_latency: 9ms
+//	    conformity: 0.5
+//	    confidence_bias: 0.4
+//	    verbosity: 1.3
+//
+// A missing key is the zero value; a profile with a built-in name replaces
+// the built-in one. Unknown keys, wrong types, invalid values and
+// duplicate names are errors with their line and field.
+//
+// Explain tells what the reply to an answer call draws from: the family
+// and hardness read, the logit as Skill − Slope·(hardness − 2) + Offset
+// (Offset: everything the prompt and temperature add), and the reply's
+// expected correctness P, stated confidence and completion tokens, over
+// the error draw (its exact distribution, a sum of logistic draws). Over
+// many questions alike, the share of right replies is P.
+//
+// Calibrate fits profiles to Records of calls to a real model (the
+// requests the team sent, through an OpenAI-compatible server, and their
+// scores), one profile per model, starting from the base profiles
+// (sim-medium's parameters for a new name). Per model and family, Skill
+// and the Hardness slope maximise the likelihood of the records' scores
+// under P, each record with its own Offset, plus normal priors toward the
+// base (σ 1 and 0.5, CalibrateOptions), so a family with few records
+// stays near the base; larger models are fitted first, as a model's
+// headroom depends on the next larger one's skill. Verbosity then matches
+// the mean completion tokens, ConfidenceBias the mean stated confidence,
+// Latency and CompletionTokenLatency the latencies (least squares), and
+// the prices come from the options. Calls with peers or a previous answer
+// (their reply is not the model's own attempt), copies of a demo, and
+// calls Explain cannot read (questions of no built-in family) are
+// skipped and counted. SplitHeldOut splits records by question, and
+// Calibration.Check compares held-out accuracy per model and family with
+// what the fitted and base profiles expect. On records of a sim-medium
+// whose skills and slopes were moved by ±0.5, 2,100 a family, the fit
+// recovers them within 3 standard errors (about 0.06 logit) and its
+// held-out accuracy per family is within 1 point of the real (the
+// built-in sim-medium's: 3.9 to 8.9 points off); on records whose
+// accuracy is a table by family and difficulty, blind to the prompt,
+// within 3 points per family, though up to 6 points off in single
+// difficulty cells (TestCalibrateRecovers, TestCalibrateMisspecified).
+//
+// What a fitted profile carries over from the real model: its accuracy
+// per family at the prompts of the study and how it falls with hardness,
+// its mean stated confidence, its mean completion tokens, latency and
+// prices. What it does not: which questions the real model finds hard
+// (the surrogate's per-question draws are its own), how the real model
+// responds to instructions, rules, demos, roles and temperature (the
+// surrogate's prompt effects are assumed, and only the skill under them
+// is fitted: a study of one prompt says nothing of others), how it acts
+// among peers (Conformity is not fitted), how well its confidence tells
+// right from wrong (only its mean is matched), and token counts by a real
+// tokenizer (the surrogate counts four bytes a token). Fit on the prompts
+// the surrogate experiments will explore, and check on held-out records
+// before trusting it.
 //
 // # Calibration
 //

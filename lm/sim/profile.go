@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"maps"
+	"math"
 	"time"
 )
 
@@ -36,7 +37,22 @@ type Profile struct {
 	// ConfidenceBias shifts the logit of the stated confidence: above 0 the
 	// model is overconfident, below 0 underconfident; 0 is calibrated-ish.
 	ConfidenceBias float64
+	// Hardness is the competence logit lost per unit of hardness above
+	// HardnessCentre, per task family; families missing here (and a nil
+	// map) lose DefaultHardness.
+	Hardness map[string]float64
+	// Verbosity multiplies the reasoning an answer writes before its
+	// answer line, most of its completion tokens; 0 means 1.
+	Verbosity float64
 }
+
+// The hardness term of the competence logit: Skill −
+// Hardness[family]·(hardness − HardnessCentre), hardness being
+// datasets.Solution.Hardness (1 easy .. 3 hard).
+const (
+	DefaultHardness = 0.9
+	HardnessCentre  = 2
+)
 
 // Family names the built-in profiles know; other families use BaseSkill.
 const (
@@ -107,12 +123,20 @@ func (p *Profile) validate() error {
 		return fmt.Errorf("sim: profile %q: negative latency", p.Name)
 	case p.Conformity < 0 || p.Conformity > 1:
 		return fmt.Errorf("sim: profile %q: Conformity %g outside [0, 1]", p.Name, p.Conformity)
+	case p.Verbosity < 0 || math.IsNaN(p.Verbosity) || math.IsInf(p.Verbosity, 0):
+		return fmt.Errorf("sim: profile %q: Verbosity %g is negative or not finite", p.Name, p.Verbosity)
+	}
+	for fam, v := range p.Hardness {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("sim: profile %q: Hardness[%q] %g is not finite", p.Name, fam, v)
+		}
 	}
 	return nil
 }
 
 func (p Profile) clone() Profile {
 	p.Skill = maps.Clone(p.Skill)
+	p.Hardness = maps.Clone(p.Hardness)
 	return p
 }
 
@@ -122,17 +146,26 @@ type profile struct {
 	index     int     // position in Model.byIndex
 	hash      uint64  // of the name, mixed into every draw
 	size      float64 // sizeFactor(BaseSkill)
+	verbosity float64 // Verbosity, 1 for 0
 	proposals int     // candidates a proposal is the best of, before grounding
 	// gainRef is the gain of ReferenceInstruction and headroom the most a
 	// prompt adds over it, by family index.
 	gainRef, headroom [numFamilies]float64
 }
 
-func (p *profile) skill(family string) float64 {
+func (p *Profile) skill(family string) float64 {
 	if s, ok := p.Skill[family]; ok {
 		return s
 	}
 	return p.BaseSkill
+}
+
+// slope is the competence lost per unit of hardness on family.
+func (p *Profile) slope(family string) float64 {
+	if s, ok := p.Hardness[family]; ok {
+		return s
+	}
+	return hardSlope
 }
 
 // Roles the model treats specially; any other role answers as a solver.
@@ -189,10 +222,21 @@ func (m *Model) prepareProfiles() {
 					next = o
 				}
 			}
-			pr.headroom[fi] = largestHeadroom
 			if next != nil {
-				pr.headroom[fi] = max(headroomShare*(next.skill(fam)-pr.skill(fam)), 0.05)
+				pr.headroom[fi] = headroomOf(pr.skill(fam), next.skill(fam), true)
+			} else {
+				pr.headroom[fi] = headroomOf(pr.skill(fam), 0, false)
 			}
 		}
 	}
+}
+
+// headroomOf is the most a prompt adds over the reference to a model of
+// reference competence skill: headroomShare of the gap to the next larger
+// model's (at least minHeadroom), or largestHeadroom if there is none.
+func headroomOf(skill, next float64, hasNext bool) float64 {
+	if !hasNext {
+		return largestHeadroom
+	}
+	return max(headroomShare*(next-skill), minHeadroom)
 }

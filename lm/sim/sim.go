@@ -22,7 +22,8 @@ type Options struct {
 	Seed uint64
 	// Profiles are added to the built-in ones; a profile with a built-in
 	// name replaces it. New panics on an invalid profile (empty name,
-	// negative price or latency, Conformity outside [0, 1]).
+	// negative price or latency, Conformity outside [0, 1], Verbosity
+	// negative, Hardness or Verbosity not finite).
 	Profiles []Profile
 	// SimulateLatency makes Generate sleep for the simulated latency,
 	// returning early with an error if ctx ends first. By default it
@@ -66,7 +67,10 @@ func New(opts *Options) *Model {
 			if err := p.validate(); err != nil {
 				panic(err)
 			}
-			pr := &profile{Profile: p.clone(), hash: hashString(p.Name, k1), size: sizeFactor(p.BaseSkill)}
+			pr := &profile{Profile: p.clone(), hash: hashString(p.Name, k1), size: sizeFactor(p.BaseSkill), verbosity: 1}
+			if p.Verbosity != 0 {
+				pr.verbosity = p.Verbosity
+			}
 			pr.proposals = 1 + int(math.Round(max(0, 1.5*(p.BaseSkill+0.7))))
 			m.profiles[p.Name] = pr
 		}
@@ -76,9 +80,38 @@ func New(opts *Options) *Model {
 		m.byIndex = append(m.byIndex, m.profiles[n])
 	}
 	m.prepareProfiles()
-	sum := sha256.Sum256(fmt.Appendf(nil, "%+v", m.Profiles()))
+	sum := sha256.Sum256(profilesKey(m.Profiles()))
 	m.identity = fmt.Sprintf("sim/v%s seed=%d profiles=%x", Version, m.seed, sum[:8])
 	return m
+}
+
+// profilesKey is the text Identity hashes the profiles by: the fields
+// Profile had before Hardness and Verbosity, printed as they were, then
+// those two for the profiles that set them, so that profiles leaving them
+// zero keep the identity (and the cached replies) they had.
+func profilesKey(ps []Profile) []byte {
+	type v2 struct { // Profile's fields before Hardness and Verbosity, in order
+		Name                                                string
+		Description                                         string
+		Skill                                               map[string]float64
+		BaseSkill                                           float64
+		PromptPrice, CompletionPrice                        float64
+		Latency, PromptTokenLatency, CompletionTokenLatency time.Duration
+		Conformity                                          float64
+		ConfidenceBias                                      float64
+	}
+	old := make([]v2, len(ps))
+	for i, p := range ps {
+		old[i] = v2{p.Name, p.Description, p.Skill, p.BaseSkill, p.PromptPrice, p.CompletionPrice,
+			p.Latency, p.PromptTokenLatency, p.CompletionTokenLatency, p.Conformity, p.ConfidenceBias}
+	}
+	b := fmt.Appendf(nil, "%+v", old)
+	for _, p := range ps {
+		if len(p.Hardness) > 0 || p.Verbosity != 0 {
+			b = fmt.Appendf(b, "\n%q Hardness:%v Verbosity:%v", p.Name, p.Hardness, p.Verbosity)
+		}
+	}
+	return b
 }
 
 // Version names the surrogate's mechanism. It is part of Identity, so a
@@ -127,27 +160,7 @@ func (m *Model) Generate(ctx context.Context, req lm.Request) (lm.Response, erro
 			Err: fmt.Errorf("sim has no profile %q (known: %s)", req.Model, strings.Join(m.Names(), ", "))}
 	}
 
-	// The first system message is the agent's set-up and the last user
-	// message the call; a real chat model would read the others too, but
-	// the team never sends them.
-	var sys *sysInfo
-	user := ""
-	nbytes, nsys := 0, 0
-	for i := range req.Messages {
-		msg := &req.Messages[i]
-		nbytes += len(msg.Content)
-		switch {
-		case msg.Role == lm.RoleSystem && nsys == 0:
-			sys = m.system(msg.Content)
-			nsys++
-		case msg.Role == lm.RoleUser:
-			user = msg.Content
-		}
-	}
-
-	if sys == nil {
-		sys = m.system("") // no set-up: an agent with no instruction
-	}
+	sys, user, nbytes := m.read(&req)
 	var text string
 	switch sys.task {
 	case prompt.TaskProposeInstruction, prompt.TaskAdvise:
@@ -179,6 +192,29 @@ func (m *Model) Generate(ctx context.Context, req lm.Request) (lm.Response, erro
 		}
 	}
 	return resp, nil
+}
+
+// read returns what the call's messages say: the first system message
+// is the agent's set-up and the last user message the call; a real chat
+// model would read the others too, but the team never sends them. nbytes
+// is the length of all the messages.
+func (m *Model) read(req *lm.Request) (sys *sysInfo, user string, nbytes int) {
+	nsys := 0
+	for i := range req.Messages {
+		msg := &req.Messages[i]
+		nbytes += len(msg.Content)
+		switch {
+		case msg.Role == lm.RoleSystem && nsys == 0:
+			sys = m.system(msg.Content)
+			nsys++
+		case msg.Role == lm.RoleUser:
+			user = msg.Content
+		}
+	}
+	if sys == nil {
+		sys = m.system("") // no set-up: an agent with no instruction
+	}
+	return sys, user, nbytes
 }
 
 // ctxError reports a call cut short by its context: a deadline is an
