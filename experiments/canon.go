@@ -2,9 +2,13 @@ package experiments
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,7 +68,31 @@ func (c *Config) tree() omap {
 	}
 	m.add("seeds", seeds)
 	lm := c.lmTree()
-	lm.add("cache", c.LM.Cache)
+	lm.add("cache", c.LMCache())
+	if c.LM.RecordCalls != nil || c.Backend() == "openai" {
+		lm.add("record_calls", c.RecordCalls())
+	}
+	if c.Backend() == "openai" {
+		lm.add("api_key_env", c.APIKeyEnv())
+		if c.LM.Concurrency != 0 {
+			lm.add("concurrency", c.LM.Concurrency)
+		}
+		if c.LM.RequestsPerMinute != 0 {
+			lm.add("requests_per_minute", c.LM.RequestsPerMinute)
+		}
+		if c.LM.TokensPerMinute != 0 {
+			lm.add("tokens_per_minute", c.LM.TokensPerMinute)
+		}
+		if c.LM.Timeout != 0 {
+			lm.add("timeout", c.LM.Timeout.String())
+		}
+		if c.LM.MaxRetries != nil {
+			lm.add("max_retries", *c.LM.MaxRetries)
+		}
+		if c.LM.Backoff != 0 {
+			lm.add("backoff", c.LM.Backoff.String())
+		}
+	}
 	m.add("lm", lm)
 	var ds []any
 	for i := range c.Datasets {
@@ -101,12 +129,35 @@ func (c *Config) studyJSON(di, oi int, seed uint64, dataSHA string) []byte {
 	return b.Bytes()
 }
 
+// lmTree is what of lm determines a study's results: the backend and the
+// world it answers from (sim: the seed and the profiles file with its
+// SHA-256; openai: the server, the model mapping and the prices). The
+// cache, the call records and the limits do not.
 func (c *Config) lmTree() omap {
-	backend := c.LM.Backend
-	if backend == "" {
-		backend = "sim"
+	if c.Backend() == "openai" {
+		m := omap{{"backend", "openai"}, {"base_url", c.LM.BaseURL}}
+		var models omap
+		for _, n := range slices.Sorted(maps.Keys(c.LM.Models)) {
+			models.add(n, c.LM.Models[n])
+		}
+		m.add("models", models)
+		var prices omap
+		for _, n := range slices.Sorted(maps.Keys(c.LM.Prices)) {
+			p := c.LM.Prices[n]
+			prices.add(n, omap{{"prompt", p.Prompt}, {"completion", p.Completion}})
+		}
+		m.add("prices", prices)
+		return m
 	}
-	return omap{{"backend", backend}, {"seed", c.LM.Seed}}
+	m := omap{{"backend", "sim"}, {"seed", c.LM.Seed}}
+	if c.LM.Profiles != "" {
+		m.add("profiles", c.LM.Profiles)
+		if data, err := os.ReadFile(c.ProfilesPath()); err == nil {
+			sum := sha256.Sum256(data)
+			m.add("profiles_sha256", hex.EncodeToString(sum[:]))
+		}
+	}
+	return m
 }
 
 func datasetTree(d *DatasetConfig, sha string) omap {

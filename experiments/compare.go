@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -66,6 +67,11 @@ type Comparison struct {
 	// (the cost-matched self-consistency baseline) and
 	// store.TestSingleAgent (the optimized single agent), by team name.
 	Matched map[string]MatchedDiff `json:"matched,omitempty"`
+	// Models are the trials' agent calls by model over the row's studies,
+	// with the replies that ignored the answer format: a real model that
+	// does shows here. Retries sums the studies' trials' retries.
+	Models  []store.ModelCalls `json:"models,omitempty"`
+	Retries int64              `json:"retries"`
 	// Method names how the intervals were computed.
 	Method string `json:"ci_method"`
 }
@@ -174,6 +180,8 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 		base         bool
 		matched      map[string][]unit
 		curves       [][]costPoint // each study's best-so-far against cost
+		models       map[string]*store.ModelCalls
+		retries      int64
 	}
 	groups := map[key]*acc{}
 	for _, st := range studies {
@@ -195,6 +203,21 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 		}
 		a.curves = append(a.curves, curve)
 		a.base = a.base || u.hasBase
+		byModel, retries, err := s.CallStats(ctx, st.ID)
+		if err != nil {
+			return nil, err
+		}
+		a.retries += retries
+		for _, m := range byModel {
+			if a.models == nil {
+				a.models = map[string]*store.ModelCalls{}
+			}
+			if a.models[m.Model] == nil {
+				a.models[m.Model] = &store.ModelCalls{Model: m.Model}
+			}
+			a.models[m.Model].Calls += m.Calls
+			a.models[m.Model].Unparsed += m.Unparsed
+		}
 		for _, team := range []string{store.TestSelfConsistency, store.TestSingleAgent} {
 			m, err := studyUnit(ctx, s, &st, team, nil)
 			if err != nil {
@@ -235,7 +258,10 @@ func Compare(ctx context.Context, s *store.Store, o CompareOptions) ([]Compariso
 	for k, a := range groups {
 		c := Comparison{Experiment: k.exp, Dataset: k.ds, Optimizer: k.opt, Seeds: len(a.units),
 			CostUSD: mean(a.cost), BilledCostUSD: mean(a.billed), LMCalls: mean(a.calls), CostIncludesTest: true,
-			Method: bootstrapMethod}
+			Method: bootstrapMethod, Retries: a.retries}
+		for _, n := range slices.Sorted(maps.Keys(a.models)) {
+			c.Models = append(c.Models, *a.models[n])
+		}
 		c.AtCost = cheapest[[2]string{k.exp, k.ds}]
 		at := 0.0
 		for _, cv := range a.curves {
@@ -594,6 +620,30 @@ func ComparisonTable(rows []Comparison, against string) (header []string, cells 
 		note += ";\n self-consistency: the best single model sampled at the best team's nominal cost a question, majority vote"
 	}
 	return append(header, "COST $/STUDY", "BILLED $", "CALLS/STUDY"), cells, note + ")"
+}
+
+// CallNotes are the lines `compare` prints under the table about the
+// rows' calls: the replies of each model that ignored the answer format
+// (the team read their last line as the answer), and the retries the
+// trials needed; none for a row that had neither.
+func CallNotes(rows []Comparison) []string {
+	var out []string
+	for _, r := range rows {
+		name := r.Dataset + "/" + r.Optimizer
+		var parts []string
+		for _, m := range r.Models {
+			if m.Unparsed > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d of %d calls (%.1f%%)", m.Model, m.Unparsed, m.Calls, 100*float64(m.Unparsed)/float64(max(m.Calls, 1))))
+			}
+		}
+		if len(parts) > 0 {
+			out = append(out, fmt.Sprintf("%s: replies that ignored the answer format: %s", name, strings.Join(parts, ", ")))
+		}
+		if r.Retries > 0 {
+			out = append(out, fmt.Sprintf("%s: %d retries of rate-limited, failed or timed-out requests over %d studies", name, r.Retries, r.Seeds))
+		}
+	}
+	return out
 }
 
 func fmtInterval(iv Interval) string {

@@ -225,7 +225,7 @@ func (c *Config) study(di, oi int, seed uint64, sp datasets.Splits, model lm.Mod
 	train, val, test := slices.Clone(sp.Train), slices.Clone(sp.Val), slices.Clone(sp.Test)
 	ev := &optimizer.TeamEvaluator{
 		Space: ts, Model: model, Metric: metric, Materials: c.Materials(train),
-		Eval: &evaluation.Options{Workers: c.Workers}, DemoExamples: map[string]string{},
+		Eval: &evaluation.Options{Workers: c.EvalWorkers(), RecordCalls: c.RecordCalls()}, DemoExamples: map[string]string{},
 	}
 	for _, ex := range train {
 		ev.DemoExamples[ex.Question] = ex.ID
@@ -346,7 +346,7 @@ func (v *Param) spaceVar(comps []space.Component) space.Var {
 // field path.
 func (c *Config) spaceTeam() (space.Team, map[string]string) {
 	t := &c.Team
-	comps := ModelComponents(c.LM.Backend)
+	comps := c.ModelComponents()
 	st := space.Team{MinActive: t.MinActive, MaxActive: t.MaxActive, Hub: t.Hub, Edges: slices.Clone(t.Edges), SearchEdges: t.SearchEdges}
 	paths := map[string]string{}
 	var models []string

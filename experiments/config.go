@@ -2,11 +2,15 @@ package experiments
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
 
 	"github.com/mabeam/mabeam/lm"
+	"github.com/mabeam/mabeam/lm/openai"
 	"github.com/mabeam/mabeam/lm/sim"
 	"github.com/mabeam/mabeam/optimizer"
 	"github.com/mabeam/mabeam/space"
@@ -36,7 +40,8 @@ type Config struct {
 	Optimizers []OptimizerConfig
 	// Budget bounds each study.
 	Budget optimizer.Budget
-	// Workers bounds the examples evaluated at once; 0 means one per core.
+	// Workers bounds the examples evaluated at once; 0 means one per core
+	// under sim and lm.concurrency under openai (EvalWorkers).
 	Workers int
 
 	// File is the name given to Parse or the path given to Load, for error
@@ -46,19 +51,69 @@ type Config struct {
 	lines map[string]int
 }
 
-// LMConfig selects the language-model backend.
+// LMConfig selects the language-model backend: "sim", the surrogate
+// model (the default), or "openai", any server that speaks the OpenAI chat
+// completions API (OpenAI itself, vLLM, Ollama, llama.cpp's server, LM
+// Studio).
 type LMConfig struct {
-	// Backend is "sim", the surrogate model (the default and, for now, the
-	// only backend).
+	// Backend is "sim" or "openai" (Backends).
 	Backend string
 	// Seed is the surrogate model's seed: another seed is another equally
-	// plausible simulated world.
+	// plausible simulated world (sim only).
 	Seed uint64
+	// Profiles is a surrogate profiles file (sim.LoadProfiles, as
+	// `experiment calibrate` writes), relative to the config's directory:
+	// its profiles are added to the built-in ones, replacing those of the
+	// same name (sim only).
+	Profiles string
 	// Cache asks the runner to keep the model's responses in the store, so
-	// a repeated call is free; false by default, since the surrogate model
-	// is fast and deterministic anyway.
-	Cache bool
+	// a repeated call is free and a finished study replays offline; nil
+	// means the backend's default: on for openai, off for sim (fast and
+	// deterministic anyway).
+	Cache *bool
+	// RecordCalls keeps every agent call of every trial in the store's
+	// calls table (what `experiment calibrate` fits a surrogate to); nil
+	// means on for openai, off for sim.
+	RecordCalls *bool
+
+	// BaseURL is the server's API root, e.g. "https://api.openai.com/v1"
+	// or "http://localhost:11434/v1" (openai only; required).
+	BaseURL string
+	// APIKeyEnv names the environment variable that holds the API key;
+	// "" means OPENAI_API_KEY. The key is read from the environment only,
+	// never from the file, and is never stored or logged; an unset
+	// variable sends no key (local servers need none).
+	APIKeyEnv string
+	// Models maps the model names the team uses (e.g. "sim-medium") to the
+	// server's model names; a name in Prices may also be used directly.
+	Models map[string]string
+	// Prices are USD per million prompt and completion tokens by server
+	// model name; every model the team can use needs one (0 for a local
+	// server), so that cost budgets and comparisons mean something.
+	Prices map[string]Price
+	// Concurrency bounds the requests in flight, shared by every study of
+	// a run (0: 16); RequestsPerMinute and TokensPerMinute are token
+	// buckets over them (0: no limit). Timeout bounds one attempt (0: 60s)
+	// and MaxRetries the retries of a rate-limited, failed or timed-out
+	// request (nil: 6; 0: none). None of them changes what a study finds,
+	// so a resumed study may change them.
+	Concurrency                        int
+	RequestsPerMinute, TokensPerMinute float64
+	Timeout                            time.Duration
+	MaxRetries                         *int
+	// Backoff is the wait before the first retry, doubled (with jitter)
+	// for each next one up to 30 s; 0 means 500 ms.
+	Backoff time.Duration
 }
+
+// Price is what a server model costs, in US dollars per million tokens.
+type Price struct {
+	Prompt, Completion float64
+}
+
+// DefaultAPIKeyEnv is the environment variable the openai backend reads
+// the API key from when lm.api_key_env is not given.
+const DefaultAPIKeyEnv = "OPENAI_API_KEY"
 
 // Backend returns the language-model backend, "sim" by default.
 func (c *Config) Backend() string {
@@ -72,8 +127,58 @@ func (c *Config) Backend() string {
 func (c *Config) LMSeed() uint64 { return c.LM.Seed }
 
 // LMCache reports whether the model's responses should be cached in the
-// store.
-func (c *Config) LMCache() bool { return c.LM.Cache }
+// store: lm.cache, else on for openai and off for sim.
+func (c *Config) LMCache() bool {
+	if c.LM.Cache != nil {
+		return *c.LM.Cache
+	}
+	return c.Backend() == "openai"
+}
+
+// RecordCalls reports whether every agent call of the trials is kept in
+// the store: lm.record_calls, else on for openai and off for sim.
+func (c *Config) RecordCalls() bool {
+	if c.LM.RecordCalls != nil {
+		return *c.LM.RecordCalls
+	}
+	return c.Backend() == "openai"
+}
+
+// APIKeyEnv is the environment variable the API key is read from.
+func (c *Config) APIKeyEnv() string {
+	if c.LM.APIKeyEnv == "" {
+		return DefaultAPIKeyEnv
+	}
+	return c.LM.APIKeyEnv
+}
+
+// DefaultConcurrency is the openai backend's requests in flight when
+// lm.concurrency is not given.
+const DefaultConcurrency = 16
+
+// EvalWorkers is the examples evaluated at once: workers, else one per
+// core under sim, and under openai as many as the requests in flight
+// (lm.concurrency), since the calls wait on the network.
+func (c *Config) EvalWorkers() int {
+	switch {
+	case c.Workers > 0:
+		return c.Workers
+	case c.Backend() == "openai" && c.LM.Concurrency > 0:
+		return c.LM.Concurrency
+	case c.Backend() == "openai":
+		return DefaultConcurrency
+	}
+	return 0
+}
+
+// ServerModel is the server's name for the team's model name (lm.models;
+// the name itself when not mapped).
+func (c *Config) ServerModel(name string) string {
+	if s, ok := c.LM.Models[name]; ok {
+		return s
+	}
+	return name
+}
 
 // DatasetConfig is one benchmark: a built-in family or a JSONL file.
 type DatasetConfig struct {
@@ -200,33 +305,101 @@ func Parse(data []byte, file string) (*Config, error) {
 }
 
 // Backends lists the language-model backends a config can name.
-func Backends() []string { return []string{"sim"} }
+func Backends() []string { return []string{"sim", "openai"} }
 
 // NewModel returns the model of the config's backend: for "sim", a
-// surrogate model with the config's seed. Studies uses it when given no
+// surrogate model with the config's seed and profiles; for "openai", a
+// client of the server, with the API key read from the environment
+// variable APIKeyEnv names. One model serves every study of a run, so its
+// concurrency and rate limits are shared. Studies uses it when given no
 // model.
 func (c *Config) NewModel() (lm.Model, error) {
-	switch c.LM.Backend {
-	case "sim", "":
-		return sim.New(&sim.Options{Seed: c.LM.Seed}), nil
+	switch c.Backend() {
+	case "sim":
+		ps, err := c.simProfiles()
+		if err != nil {
+			return nil, err
+		}
+		return sim.New(&sim.Options{Seed: c.LM.Seed, Profiles: ps}), nil
+	case "openai":
+		prices := map[string]openai.Price{}
+		for n, p := range c.LM.Prices {
+			prices[n] = openai.Price{Prompt: p.Prompt, Completion: p.Completion}
+		}
+		retries := 0 // the client's default
+		if r := c.LM.MaxRetries; r != nil {
+			retries = *r
+			if retries == 0 {
+				retries = -1 // none
+			}
+		}
+		m, err := openai.New(&openai.Options{
+			BaseURL: c.LM.BaseURL, APIKey: os.Getenv(c.APIKeyEnv()), Models: c.LM.Models, Prices: prices,
+			Concurrency: c.LM.Concurrency, RequestsPerMinute: c.LM.RequestsPerMinute, TokensPerMinute: c.LM.TokensPerMinute,
+			Timeout: c.LM.Timeout, MaxRetries: retries, MinBackoff: c.LM.Backoff,
+		})
+		if err != nil {
+			return nil, c.errorf("lm", err, "%v", err)
+		}
+		return m, nil
 	}
 	return nil, c.errorf("lm.backend", nil, "unknown backend %q (known: %v)", c.LM.Backend, Backends())
 }
 
-// ModelComponents returns the models a config can name for backend, as
-// space components: their cost is the blended price in USD per million
-// tokens, three prompt tokens to one completion token.
-func ModelComponents(backend string) []space.Component {
-	if backend != "sim" && backend != "" {
-		return nil
+// simProfiles reads lm.profiles; nil without one.
+func (c *Config) simProfiles() ([]sim.Profile, error) {
+	if c.LM.Profiles == "" {
+		return nil, nil
 	}
-	ps := sim.DefaultProfiles()
-	out := make([]space.Component, len(ps))
-	for i, p := range ps {
-		cost := (3*p.PromptPrice + p.CompletionPrice) / 4
-		out[i] = space.Component{Name: p.Name, Cost: math.Round(cost*1e6) / 1e6}
+	ps, err := sim.LoadProfiles(c.ProfilesPath())
+	if err != nil {
+		return nil, c.errorf("lm.profiles", err, "%v", err)
 	}
-	return out
+	return ps, nil
+}
+
+// ProfilesPath is lm.profiles resolved against the config's directory; ""
+// without one.
+func (c *Config) ProfilesPath() string {
+	if c.LM.Profiles == "" || filepath.IsAbs(c.LM.Profiles) {
+		return c.LM.Profiles
+	}
+	return filepath.Join(c.dir(), c.LM.Profiles)
+}
+
+// ModelComponents returns the models the config's team can name, as space
+// components, sorted by name: their cost is the blended price in USD per
+// million tokens, three prompt tokens to one completion token. Under sim
+// they are the surrogate's profiles (the built-in ones and lm.profiles');
+// under openai the names of lm.models and lm.prices, priced by the server
+// model each stands for. A profiles file that cannot be read gives the
+// built-in profiles only (Validate reports the file).
+func (c *Config) ModelComponents() []space.Component {
+	blend := func(p Price) float64 { return math.Round((3*p.Prompt+p.Completion)/4*1e6) / 1e6 }
+	switch c.Backend() {
+	case "sim":
+		ps, _ := c.simProfiles()
+		m := sim.New(&sim.Options{Profiles: ps})
+		var out []space.Component
+		for _, p := range m.Profiles() {
+			out = append(out, space.Component{Name: p.Name, Cost: blend(Price{p.PromptPrice, p.CompletionPrice})})
+		}
+		return out
+	case "openai":
+		names := map[string]bool{}
+		for n := range c.LM.Models {
+			names[n] = true
+		}
+		for n := range c.LM.Prices {
+			names[n] = true
+		}
+		var out []space.Component
+		for _, n := range slices.Sorted(maps.Keys(names)) {
+			out = append(out, space.Component{Name: n, Cost: blend(c.LM.Prices[c.ServerModel(n)])})
+		}
+		return out
+	}
+	return nil
 }
 
 // dir is the directory dataset files are relative to.

@@ -111,7 +111,16 @@ func TestParseErrors(t *testing.T) {
 		{"unknown topology", map[int]string{23: "  topology: {choices: [mesh, hypercube]}"}, `unknown topology "hypercube" (known: chain, star, ring, tree, mesh, explicit)`, 23, "team.topology.choices[1]"},
 		{"unknown aggregation", map[int]string{25: "  aggregation: plurality"}, `unknown aggregation "plurality" (known: majority, supermajority, weighted, hierarchical, judge)`, 25, "team.aggregation"},
 		{"judge without a judge", map[int]string{25: "  aggregation: judge"}, "needs an agent with role: judge", 25, "team.aggregation"},
-		{"unknown backend", map[int]string{3: "lm: {backend: openai}"}, `unknown backend "openai" (known: sim)`, 3, "lm.backend"},
+		{"unknown backend", map[int]string{3: "lm: {backend: claude}"}, `unknown backend "claude" (known: sim, openai)`, 3, "lm.backend"},
+		{"openai without a server", map[int]string{3: "lm: {backend: openai}"}, `backend openai needs lm.base_url`, 3, "lm"},
+		{"openai bad url", map[int]string{3: "lm: {backend: openai, base_url: 'localhost:8000', prices: {sim-medium: {prompt: 0, completion: 0}}}"}, `base_url "localhost:8000" is not an http or https URL`, 3, "lm.base_url"},
+		{"openai model without a price", map[int]string{3: "lm: {backend: openai, base_url: 'http://127.0.0.1:1/v1', models: {sim-medium: gpt-x}, prices: {gpt-y: {prompt: 1, completion: 2}}}"}, `no price for server model "gpt-x" (the team's "sim-medium"): add lm.prices.gpt-x`, 3, "lm.models.sim-medium"},
+		{"openai price missing a field", map[int]string{3: "lm: {backend: openai, base_url: 'http://127.0.0.1:1/v1', prices: {gpt-y: {prompt: 1}}}"}, `missing key "completion" in lm.prices.gpt-y`, 3, "lm.prices.gpt-y.completion"},
+		{"openai model the team names is unknown", map[int]string{3: "lm: {backend: openai, base_url: 'http://127.0.0.1:1/v1', models: {sim-medium: gpt-x}, prices: {gpt-x: {prompt: 1, completion: 2}}}"}, `unknown model "sim-small" (known: gpt-x, sim-medium)`, 16, "team.agents[0].model.choices[0]"},
+		{"api key in the file", map[int]string{3: "lm: {backend: openai, api_key: sk-SECRET-VALUE}"}, `the API key is never read from the config file`, 3, "lm.api_key"},
+		{"api key as the variable", map[int]string{3: "lm: {backend: openai, base_url: 'http://127.0.0.1:1/v1', api_key_env: sk-SECRET-VALUE, prices: {sim-medium: {prompt: 0, completion: 0}}}"}, `api_key_env names the environment variable`, 3, "lm.api_key_env"},
+		{"openai setting under sim", map[int]string{3: "lm: {backend: sim, base_url: 'http://127.0.0.1:1/v1'}"}, `lm.base_url is a setting of backend openai`, 3, "lm.base_url"},
+		{"missing profiles file", map[int]string{3: "lm: {backend: sim, profiles: no-such-profiles.yaml}"}, `no-such-profiles.yaml`, 3, "lm.profiles"},
 		{"duplicate agent id", map[int]string{19: "    - id: a1"}, `agent id "a1" is used twice`, 19, "team.agents[1].id"},
 		{"bad agent id", map[int]string{19: "    - id: a/2"}, `agent id "a/2": use letters`, 19, "team.agents[1].id"},
 		{"duplicate dataset name", map[int]string{11: "    metric: exact\n  - name: arith\n    family: logic\n    val: 5"}, `dataset name "arith" is used twice`, 12, "datasets[1].name"},
@@ -177,6 +186,9 @@ func TestParseErrors(t *testing.T) {
 			if !strings.Contains(ce.Msg, tc.frag) || ce.Line != tc.line || tc.field != "" && ce.Field != tc.field {
 				t.Errorf("first error = line %d field %q msg %q\nwant      line %d field %q msg containing %q\n(all: %v)",
 					ce.Line, ce.Field, ce.Msg, tc.line, tc.field, tc.frag, err)
+			}
+			if strings.Contains(err.Error(), "SECRET") {
+				t.Errorf("the error echoes a secret: %v", err)
 			}
 			if want := "exp.yaml:"; !strings.HasPrefix(ce.Error(), want) {
 				t.Errorf("Error() = %q, want prefix %q", ce.Error(), want)
@@ -357,7 +369,7 @@ func TestRoundTrip(t *testing.T) {
 	if c1.Optimizers[0].label() != "random" || c1.Optimizers[1].label() != "random-2" {
 		t.Errorf("optimizers %+v", c1.Optimizers)
 	}
-	if !c1.LM.Cache || c1.LM.Seed != 9 || c1.Budget.Calls != 1000 || c1.Datasets[0].Seed == nil || *c1.Datasets[0].Seed != 11 {
+	if !c1.LMCache() || c1.LM.Seed != 9 || c1.Budget.Calls != 1000 || c1.Datasets[0].Seed == nil || *c1.Datasets[0].Seed != 11 {
 		t.Errorf("config %+v", c1)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -20,7 +21,8 @@ import (
 // Keys of each mapping of the format, in the order the docs list them.
 var (
 	topKeys      = []string{"name", "description", "seeds", "lm", "datasets", "team", "baseline", "optimizers", "budget", "workers"}
-	lmKeys       = []string{"backend", "seed", "cache"}
+	lmKeys       = []string{"backend", "seed", "cache", "record_calls", "profiles", "base_url", "api_key_env", "models", "prices", "concurrency", "requests_per_minute", "tokens_per_minute", "timeout", "max_retries", "backoff"}
+	priceKeys    = []string{"prompt", "completion"}
 	datasetKeys  = []string{"name", "family", "difficulty", "file", "format", "train", "val", "test", "metric", "seed"}
 	teamKeys     = []string{"agents", "topology", "rounds", "aggregation", "budget_allocation", "token_budget", "bid_reserve", "edges", "search_edges", "min_active", "max_active", "hub", "max_model_cost", "vars"}
 	agentKeys    = []string{"id", "role", "optional", "model", "temperature", "max_tokens", "instruction", "demos", "rules", "weight", "vars"}
@@ -623,6 +625,16 @@ func (d *decoder) config(root *yaml.Node) *Config {
 }
 
 func (d *decoder) lm(c *Config, n *yaml.Node) {
+	if m := d.resolve(n, "lm"); m != nil && m.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == "api_key" {
+				// Never echo the value: it is a secret.
+				d.fail(k, "lm.api_key", "the API key is never read from the config file: export it in an environment variable and name that variable in lm.api_key_env (default OPENAI_API_KEY); remove lm.api_key from the file")
+				m.Content = append(m.Content[:i:i], m.Content[i+2:]...)
+				break
+			}
+		}
+	}
 	fs, _ := d.fields(n, "lm", lmKeys)
 	for _, f := range fs {
 		switch p := join("lm", f.name); f.name {
@@ -631,7 +643,78 @@ func (d *decoder) lm(c *Config, n *yaml.Node) {
 		case "seed":
 			c.LM.Seed, _ = d.unsigned(f.val, p)
 		case "cache":
-			c.LM.Cache, _ = d.boolean(f.val, p)
+			if b, ok := d.boolean(f.val, p); ok {
+				c.LM.Cache = &b
+			}
+		case "record_calls":
+			if b, ok := d.boolean(f.val, p); ok {
+				c.LM.RecordCalls = &b
+			}
+		case "profiles":
+			c.LM.Profiles, _ = d.str(f.val, p)
+		case "base_url":
+			c.LM.BaseURL, _ = d.str(f.val, p)
+		case "api_key_env":
+			c.LM.APIKeyEnv, _ = d.str(f.val, p)
+		case "models":
+			ms, _ := d.fields(f.val, p, nil)
+			for _, m := range ms {
+				if v, ok := d.str(m.val, join(p, m.name)); ok {
+					if c.LM.Models == nil {
+						c.LM.Models = map[string]string{}
+					}
+					c.LM.Models[m.name] = v
+				}
+			}
+		case "prices":
+			ms, _ := d.fields(f.val, p, nil)
+			for _, m := range ms {
+				pp := join(p, m.name)
+				ks, ok := d.fields(m.val, pp, priceKeys)
+				if !ok {
+					continue
+				}
+				d.require(ks, d.resolve(m.val, pp), pp, "prompt", "completion")
+				var pr Price
+				for _, k := range ks {
+					v, _ := d.number(k.val, join(pp, k.name))
+					if k.name == "prompt" {
+						pr.Prompt = v
+					} else {
+						pr.Completion = v
+					}
+				}
+				if c.LM.Prices == nil {
+					c.LM.Prices = map[string]Price{}
+				}
+				c.LM.Prices[m.name] = pr
+			}
+		case "concurrency":
+			c.LM.Concurrency, _ = d.integer(f.val, p)
+		case "requests_per_minute":
+			c.LM.RequestsPerMinute, _ = d.number(f.val, p)
+		case "tokens_per_minute":
+			c.LM.TokensPerMinute, _ = d.number(f.val, p)
+		case "timeout":
+			if v, ok := d.str(f.val, p); ok {
+				t, err := time.ParseDuration(v)
+				if err != nil || t <= 0 {
+					d.fail(f.val, p, "timeout %q: want a positive duration such as 60s or 2m", v)
+				}
+				c.LM.Timeout = t
+			}
+		case "backoff":
+			if v, ok := d.str(f.val, p); ok {
+				t, err := time.ParseDuration(v)
+				if err != nil || t <= 0 {
+					d.fail(f.val, p, "backoff %q: want a positive duration such as 500ms or 2s", v)
+				}
+				c.LM.Backoff = t
+			}
+		case "max_retries":
+			if r, ok := d.integer(f.val, p); ok {
+				c.LM.MaxRetries = &r
+			}
 		}
 	}
 }

@@ -16,9 +16,28 @@
 //	                           #   (dataset, optimizer, seed), named
 //	                           #   <name>/<dataset>/<optimizer label>/seed<seed>
 //	lm:                        # optional mapping; the language-model backend
-//	  backend: sim             #   string, default sim (the surrogate model; the only one so far)
-//	  seed: 0                  #   integer >= 0, default 0: the surrogate model's world
-//	  cache: false             #   bool, default false: keep responses in the store
+//	  backend: sim             #   string, default sim (the surrogate model), or openai (a server)
+//	  seed: 0                  #   sim: integer >= 0, default 0: the surrogate model's world
+//	  profiles: fitted.yaml    #   sim: optional profiles file (experiment calibrate writes one),
+//	                           #     relative to this file: added to the built-in profiles
+//	  cache: false             #   bool: keep responses in the store (a repeat is free, a study
+//	                           #     replays offline); default false for sim, true for openai
+//	  record_calls: false      #   bool: keep every agent call in the store's calls table (what
+//	                           #     experiment calibrate fits to); default false for sim, true for openai
+//	  base_url: http://localhost:8000/v1  # openai: required, the server's API root
+//	  api_key_env: OPENAI_API_KEY         # openai: the environment variable holding the key
+//	                           #     (default OPENAI_API_KEY; unset: no key). Never the key itself:
+//	                           #     a key is never read from the file, stored or logged
+//	  models: {sim-medium: gpt-4o-mini}   # openai: the team's model names to the server's
+//	  prices:                  #   openai: USD per million tokens of each server model; required
+//	    gpt-4o-mini: {prompt: 0.15, completion: 0.6}  # for every model the team can use (0: local)
+//	  concurrency: 16          #   openai: requests in flight, shared by every study of the run
+//	  requests_per_minute: 0   #   openai: token buckets over the requests (0: no limit)
+//	  tokens_per_minute: 0
+//	  timeout: 60s             #   openai: one attempt's time limit
+//	  max_retries: 6           #   openai: retries of a 429, 5xx, timeout or unreadable reply
+//	                           #     (backoff with jitter, honouring Retry-After); 0: none
+//	  backoff: 500ms           #   openai: the wait before the first retry, doubled up to 30s
 //	datasets:                  # required non-empty list; each is scored separately
 //	  - name: arith            #   required string [a-z0-9_-]+, unique
 //	    family: arithmetic     #   a built-in family (arithmetic, logic, multihop) ...
@@ -82,7 +101,8 @@
 //	  trials: 12               #   int >= 0: finished trials
 //	  calls: 5000              #   int >= 0: language-model calls
 //	  cost: 2.5                #   float >= 0: US dollars; at least one of the three is > 0
-//	workers: 0                 # int >= 0, default 0 (one per core): examples evaluated at once
+//	workers: 0                 # int >= 0, default 0: examples evaluated at once (one per core
+//	                           #   under sim, lm.concurrency under openai)
 //
 // # Variables
 //

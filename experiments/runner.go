@@ -82,6 +82,12 @@ type Runner struct {
 	singles map[string]SingleModel // the matched baselines' model by experiment, dataset and seed
 }
 
+// MaxFailedInARow is how many trials in a row may fail (each recorded with
+// its reason) before the runner stops the study: something every trial
+// meets is wrong (a server down, a limit far too low), and the study
+// continues with --resume once it is fixed.
+const MaxFailedInARow = 10
+
 // DefaultLeaseTTL is the lease time-to-live of a Runner that sets none: a
 // study whose holder was killed can be resumed this long after its last
 // heartbeat.
@@ -348,9 +354,16 @@ func (r *Runner) runStudy(ctx context.Context, st *Study, pl plan, holder string
 	if r.Progress != nil {
 		r.Progress.Start(st.Name, st.Budget, len(history))
 	}
+	failedInARow := 0
 	p.OnTrial = func(ctx context.Context, t optimizer.Trial, rep *evaluation.Report) error {
 		if err := r.Store.FinishTrial(ctx, rec.ID, Record(t, rep)); err != nil {
 			return err
+		}
+		if failedInARow++; t.State != optimizer.Failed {
+			failedInARow = 0
+		}
+		if failedInARow >= MaxFailedInARow {
+			return fmt.Errorf("experiments: study %s: %d trials in a row failed, the last with: %s", st.Name, failedInARow, t.Err)
 		}
 		spent.Add(&t)
 		if t.State == optimizer.Complete && t.Validation() && p.Direction.Better(t.Value, best) {

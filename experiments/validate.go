@@ -3,7 +3,9 @@ package experiments
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -168,9 +170,7 @@ func (k *checker) top() {
 			k.fail(index("seeds", i), nil, "seed %d is listed twice (also seeds[%d])", s, j)
 		}
 	}
-	if !slices.Contains(Backends(), c.LM.Backend) {
-		k.fail("lm.backend", nil, "unknown backend %q (known: %s)", c.LM.Backend, strings.Join(Backends(), ", "))
-	}
+	k.lm()
 	b := c.Budget
 	switch {
 	case b.Trials < 0:
@@ -184,6 +184,78 @@ func (k *checker) top() {
 	}
 	if c.Workers < 0 {
 		k.fail("workers", nil, "workers %d is negative (0 means one per core)", c.Workers)
+	}
+}
+
+// envPattern is what an environment variable's name looks like.
+var envPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (k *checker) lm() {
+	c := k.c
+	l := &c.LM
+	if !slices.Contains(Backends(), c.Backend()) {
+		k.fail("lm.backend", nil, "unknown backend %q (known: %s)", l.Backend, strings.Join(Backends(), ", "))
+		return
+	}
+	openaiOnly := map[string]bool{
+		"base_url": l.BaseURL != "", "api_key_env": l.APIKeyEnv != "", "models": l.Models != nil, "prices": l.Prices != nil,
+		"concurrency": l.Concurrency != 0, "requests_per_minute": l.RequestsPerMinute != 0, "tokens_per_minute": l.TokensPerMinute != 0,
+		"timeout": l.Timeout != 0, "max_retries": l.MaxRetries != nil, "backoff": l.Backoff != 0,
+	}
+	if c.Backend() == "sim" {
+		for _, key := range lmKeys {
+			if openaiOnly[key] {
+				k.fail("lm."+key, nil, "lm.%s is a setting of backend openai; this config's backend is sim", key)
+			}
+		}
+		if _, err := c.simProfiles(); err != nil {
+			k.add(err)
+		}
+		return
+	}
+	// openai
+	if l.Profiles != "" {
+		k.fail("lm.profiles", nil, "lm.profiles is a setting of backend sim (a surrogate's profiles file); this config's backend is openai")
+	}
+	if l.BaseURL == "" {
+		k.fail("lm", nil, "backend openai needs lm.base_url, the server's API root, e.g. https://api.openai.com/v1 or http://localhost:11434/v1 (Ollama)")
+	} else if u, err := url.Parse(l.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		k.fail("lm.base_url", nil, "base_url %q is not an http or https URL, e.g. http://localhost:8000/v1", l.BaseURL)
+	}
+	if l.APIKeyEnv != "" && !envPattern.MatchString(l.APIKeyEnv) {
+		// Never echo the value: it may be the key itself.
+		k.fail("lm.api_key_env", nil, "api_key_env names the environment variable that holds the key (letters, digits and _, e.g. OPENAI_API_KEY); it is not the key itself, which never goes in the file")
+	}
+	if len(l.Models) == 0 && len(l.Prices) == 0 {
+		k.fail("lm", nil, "backend openai needs lm.models (the team's model names to the server's, e.g. {sim-medium: gpt-4o-mini}) and lm.prices (USD per million tokens of each server model, e.g. {gpt-4o-mini: {prompt: 0.15, completion: 0.6}}; 0 for a local server)")
+	}
+	for _, n := range slices.Sorted(maps.Keys(l.Models)) {
+		srv := l.Models[n]
+		if srv == "" {
+			k.fail("lm.models."+n, nil, "model %q maps to an empty server model name", n)
+			continue
+		}
+		if _, ok := l.Prices[srv]; !ok {
+			k.fail("lm.models."+n, nil, "no price for server model %q (the team's %q): add lm.prices.%s: {prompt: USD, completion: USD} per million tokens (0 for a local server)", srv, n, srv)
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(l.Prices)) {
+		p := l.Prices[n]
+		if !(p.Prompt >= 0) || !(p.Completion >= 0) || math.IsInf(p.Prompt, 0) || math.IsInf(p.Completion, 0) {
+			k.fail("lm.prices."+n, nil, "prices of %q must be finite and not negative (prompt %g, completion %g USD per million tokens)", n, p.Prompt, p.Completion)
+		}
+	}
+	switch {
+	case l.Concurrency < 0:
+		k.fail("lm.concurrency", nil, "concurrency %d is negative (0 means 16)", l.Concurrency)
+	case l.RequestsPerMinute < 0 || math.IsNaN(l.RequestsPerMinute):
+		k.fail("lm.requests_per_minute", nil, "requests_per_minute %g is negative (0 means no limit)", l.RequestsPerMinute)
+	case l.TokensPerMinute < 0 || math.IsNaN(l.TokensPerMinute):
+		k.fail("lm.tokens_per_minute", nil, "tokens_per_minute %g is negative (0 means no limit)", l.TokensPerMinute)
+	case l.Timeout < 0:
+		k.fail("lm.timeout", nil, "timeout %s is negative (0 means 60s)", l.Timeout)
+	case l.MaxRetries != nil && *l.MaxRetries < 0:
+		k.fail("lm.max_retries", nil, "max_retries %d is negative (0 means none; leave it out for 6)", *l.MaxRetries)
 	}
 }
 
@@ -252,9 +324,9 @@ func (k *checker) datasets() {
 	}
 }
 
-func modelNames(backend string) []string {
+func modelNames(comps []space.Component) []string {
 	var out []string
-	for _, m := range ModelComponents(backend) {
+	for _, m := range comps {
 		out = append(out, m.Name)
 	}
 	return out
@@ -269,7 +341,7 @@ func (k *checker) team() {
 	if len(t.Agents) > MaxAgents {
 		k.fail("team.agents", nil, "%d agents; at most %d", len(t.Agents), MaxAgents)
 	}
-	models := modelNames(c.LM.Backend)
+	models := modelNames(c.ModelComponents())
 	roles := team.RoleNames()
 	var ids []string
 	required, judges := 0, 0
@@ -293,6 +365,10 @@ func (k *checker) team() {
 			required++
 		}
 		k.vars(a.Vars, func(name string) string { return agentVarPath(i, name) }, func(name string) rule { return agentRule(name, models) })
+		if !slices.ContainsFunc(a.Vars, func(v Param) bool { return v.Name == space.LocalModel }) && !slices.Contains(models, team.DefaultModel) {
+			k.fail(p, nil, "agent %q names no model, and the default %s is not a model of backend %s (known: %s): give it a model, or map %s in lm.models",
+				a.ID, team.DefaultModel, c.Backend(), strings.Join(models, ", "), team.DefaultModel)
+		}
 	}
 	k.vars(t.Vars, teamVarPath, teamRule)
 

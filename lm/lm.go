@@ -188,6 +188,14 @@ func Retryable(err error) bool {
 	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrTimeout) || errors.Is(err, ErrServer)
 }
 
+// Fatal reports whether a call that failed with err says that no call can
+// succeed until the set-up is fixed: a refused API key (ErrAuth) or a model
+// the backend does not have (ErrUnknownModel). A study stops on such an
+// error instead of failing trial after trial.
+func Fatal(err error) bool {
+	return errors.Is(err, ErrAuth) || errors.Is(err, ErrUnknownModel)
+}
+
 // Validate checks the fields every backend needs.
 func (r *Request) Validate() error {
 	if r.Model == "" {

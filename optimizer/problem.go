@@ -335,6 +335,10 @@ func Run(ctx context.Context, p *Problem, s TrialSpec) (Trial, *evaluation.Repor
 		if ctx.Err() != nil {
 			return t, nil, fmt.Errorf("optimizer: trial %d interrupted: %w", n, ctx.Err())
 		}
+		if lm.Fatal(err) {
+			// No other trial would fare better: stop the study.
+			return t, nil, fmt.Errorf("optimizer: trial %d: %w", n, err)
+		}
 		t.State, t.Err = Failed, err.Error()
 		return t, nil, nil
 	}

@@ -113,3 +113,36 @@ func (s *Store) TeamMetrics(ctx context.Context, studyID int64) (map[string]map[
 	}
 	return out, rows.Err()
 }
+
+// ModelCalls are one model's agent calls over a study's trials, and how
+// many of its replies ignored the answer format.
+type ModelCalls struct {
+	Model    string `json:"model"`
+	Calls    int64  `json:"calls"`
+	Unparsed int64  `json:"unparsed"`
+}
+
+// CallStats sums a study's trials' agent calls and unparsed replies by
+// model (from agent_metrics, sorted by model) and their retries.
+func (s *Store) CallStats(ctx context.Context, studyID int64) (byModel []ModelCalls, retries int64, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT model, SUM(calls), SUM(unparsed) FROM agent_metrics
+		WHERE study_id = ? GROUP BY model ORDER BY model`, studyID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: study id %d: call stats: %w", studyID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m ModelCalls
+		if err := rows.Scan(&m.Model, &m.Calls, &m.Unparsed); err != nil {
+			return nil, 0, fmt.Errorf("store: study id %d: call stats: %w", studyID, err)
+		}
+		byModel = append(byModel, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: study id %d: call stats: %w", studyID, err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(retries), 0) FROM trials WHERE study_id = ?`, studyID).Scan(&retries); err != nil {
+		return nil, 0, fmt.Errorf("store: study id %d: retries: %w", studyID, err)
+	}
+	return byModel, retries, nil
+}

@@ -79,8 +79,15 @@ func printComparison(w io.Writer, rows []experiments.Comparison, against string)
 	if err := table(w, head, cells); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, note)
-	return err
+	if _, err := fmt.Fprintln(w, note); err != nil {
+		return err
+	}
+	for _, l := range experiments.CallNotes(rows) {
+		if _, err := fmt.Fprintln(w, l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // knownExperiments lists the experiments in s, for an error message.

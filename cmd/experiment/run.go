@@ -13,7 +13,6 @@ import (
 
 	"github.com/mabeam/mabeam/experiments"
 	"github.com/mabeam/mabeam/lm"
-	"github.com/mabeam/mabeam/lm/sim"
 	"github.com/mabeam/mabeam/store"
 	"github.com/spf13/cobra"
 )
@@ -75,9 +74,9 @@ func newRunCmd() *cobra.Command {
 			if db == "" {
 				db = filepath.Join(out, cfg.Name+".db")
 			}
-			model, err := newModel(cfg)
+			model, err := cfg.NewModel()
 			if err != nil {
-				return &usageError{err.Error()}
+				return err // an experiments.ErrInvalidConfig: exit 2
 			}
 			// Everything is validated before the store is touched.
 			studies, err := cfg.Studies(model)
@@ -100,6 +99,9 @@ func newRunCmd() *cobra.Command {
 				cached := lm.Cached(model, s) // the cache lives in the store, open only now
 				for _, st := range studies {
 					st.Evaluator.Model = cached
+					if st.Problem.Model != nil {
+						st.Problem.Model = cached // the optimizer's own calls (SIMBA's, BEACON's proposals)
+					}
 				}
 			}
 
@@ -111,6 +113,16 @@ func newRunCmd() *cobra.Command {
 					fmt.Fprintf(c.ErrOrStderr(), "lm cache: %d hits, %d misses in this run (saved $%.4f); %d responses in %s\n",
 						cs.Hits, cs.Misses, cs.SavedCost, cs.Entries, db)
 				}
+			}
+			if errors.Is(err, lm.ErrAuth) {
+				state := "which is not set"
+				if os.Getenv(cfg.APIKeyEnv()) != "" {
+					state = "which is set, but not to a key this server accepts"
+				}
+				err = fmt.Errorf("%w\nthe key is read from the environment variable %s (lm.api_key_env), %s", err, cfg.APIKeyEnv(), state)
+			}
+			if lm.Retryable(err) {
+				err = fmt.Errorf("%w\nevery finished trial is in %s; once the server answers again, continue with: experiment run %s --db %s --resume", err, db, args[0], db)
 			}
 			if errors.Is(err, experiments.ErrStopped) {
 				return fmt.Errorf("%w; every finished trial is in %s. Resume with: experiment run %s --db %s --resume", experiments.ErrStopped, db, args[0], db)
@@ -159,14 +171,4 @@ func newRunCmd() *cobra.Command {
 	f.BoolVar(&noAnal, "no-analysis", false, "skip the team analytics and the matched baselines of each concluded study (every coalition of the test teams' agents is scored on test: costly with a real model)")
 	f.BoolVar(&single, "single-agent", false, "also run each study's optimized single agent (the same optimizer and budget over one agent) as a baseline")
 	return c
-}
-
-// newModel builds the config's language-model backend.
-func newModel(cfg *experiments.Config) (lm.Model, error) {
-	switch b := cfg.Backend(); b {
-	case "sim", "":
-		return sim.New(&sim.Options{Seed: cfg.LMSeed()}), nil
-	default:
-		return nil, fmt.Errorf("lm backend %q is not available in this build (known: sim)", b)
-	}
 }

@@ -1,0 +1,183 @@
+package experiments
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/mabeam/mabeam/lm/sim"
+	"github.com/mabeam/mabeam/store"
+)
+
+// CalibrateOptions select the recorded calls Calibrate fits to and how
+// many are held out to check the fit.
+type CalibrateOptions struct {
+	// Experiment limits the calls to one experiment's studies; "" reads
+	// every study of the store.
+	Experiment string
+	// HeldOut is the share of questions held out of the fit to check it
+	// (sim.SplitHeldOut); 0 means DefaultHeldOut.
+	HeldOut float64
+	// Seed seeds the held-out split.
+	Seed uint64
+	// Source names the records in the fitted profiles' descriptions (e.g.
+	// the store's path).
+	Source string
+}
+
+// DefaultHeldOut is the share of questions Calibrate holds out by default.
+const DefaultHeldOut = 0.3
+
+// ErrNoCalls is returned by Calibrate for a store without recorded calls.
+var ErrNoCalls = errors.New("experiments: no recorded calls")
+
+// CalibrateResult is a fit of surrogate profiles to a store's recorded
+// calls, and its check on the held-out questions.
+type CalibrateResult struct {
+	*sim.Calibration
+	// Checks compare, per model and family of the held-out calls, the real
+	// accuracy with the fitted and the base profiles' expectation.
+	Checks []sim.FamilyCheck
+	// Studies counts the studies with recorded calls; Calls their calls,
+	// Duplicates those left out as repeats of another (the same request
+	// and reply: a cached or repeated call adds nothing), Fit and Held the
+	// rest on each side of the split.
+	Studies, Calls, Duplicates, Fit, Held int
+}
+
+// Calibrate fits surrogate profiles (sim.Calibrate) to the calls recorded
+// in s (the calls table: a real-model run records them by default), one
+// profile per model name the teams used, priced as the studies' configs
+// priced the server model behind it. The questions of a share o.HeldOut of
+// the calls are held out of the fit, and the fitted profiles are checked
+// against the real accuracy on them. It returns ErrNoCalls when no study
+// has recorded calls.
+func Calibrate(ctx context.Context, s *store.Store, o CalibrateOptions) (*CalibrateResult, error) {
+	if o.HeldOut == 0 {
+		o.HeldOut = DefaultHeldOut
+	}
+	if !(o.HeldOut > 0 && o.HeldOut < 1) {
+		return nil, fmt.Errorf("experiments: held-out share %g outside (0, 1)", o.HeldOut)
+	}
+	studies, err := s.Studies(ctx, o.Experiment)
+	if err != nil {
+		return nil, err
+	}
+	res := &CalibrateResult{}
+	prices := map[string]sim.Price{}
+	seen := map[[32]byte]bool{}
+	var recs []sim.Record
+	for _, st := range studies {
+		calls, _, err := s.Calls(ctx, st.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(calls) == 0 {
+			continue
+		}
+		res.Studies++
+		if err := configPrices(st.Config, prices); err != nil {
+			return nil, fmt.Errorf("experiments: study %q: its config's prices: %w", st.Name, err)
+		}
+		for i := range calls {
+			c := &calls[i]
+			res.Calls++
+			k := callKey(c)
+			if seen[k] {
+				res.Duplicates++
+				continue
+			}
+			seen[k] = true
+			score := c.Score
+			if math.IsNaN(score) {
+				score = -1 // not scored: sim.Calibrate skips it as invalid
+			}
+			recs = append(recs, sim.Record{
+				Model: c.Model, Messages: c.Messages, Temperature: c.Temperature, MaxTokens: c.MaxTokens,
+				Family: c.Family, Difficulty: c.Difficulty, Score: score, Confidence: c.Confidence, Parsed: c.Parsed,
+				PromptTokens: int(c.PromptTokens), CompletionTokens: int(c.CompletionTokens), Latency: c.Latency,
+			})
+		}
+	}
+	if len(recs) == 0 {
+		where := "the store"
+		if o.Experiment != "" {
+			where = "experiment " + o.Experiment
+		}
+		return nil, fmt.Errorf("%w in %s: run a real-model experiment with lm.record_calls (on by default for backend openai) first", ErrNoCalls, where)
+	}
+	fit, held := sim.SplitHeldOut(recs, o.HeldOut, o.Seed)
+	res.Fit, res.Held = len(fit), len(held)
+	cal, err := sim.Calibrate(fit, nil, &sim.CalibrateOptions{Source: o.Source, Prices: prices})
+	if err != nil {
+		return nil, err
+	}
+	res.Calibration = cal
+	res.Checks = cal.Check(held)
+	return res, nil
+}
+
+// callKey identifies a call by its request and reply.
+func callKey(c *store.Call) [32]byte {
+	h := sha256.New()
+	var n [8]byte
+	str := func(s string) {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	str(c.Model)
+	for _, m := range c.Messages {
+		str(m.Role)
+		str(m.Content)
+	}
+	binary.LittleEndian.PutUint64(n[:], math.Float64bits(c.Temperature))
+	h.Write(n[:])
+	binary.LittleEndian.PutUint64(n[:], uint64(c.MaxTokens))
+	h.Write(n[:])
+	str(c.Output)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// configPrices adds to prices the price of each model name of a study's
+// stored config (its lm.models, priced by lm.prices), for the openai
+// backend; a sim study's models keep their profiles' prices.
+func configPrices(config []byte, prices map[string]sim.Price) error {
+	if len(config) == 0 {
+		return nil
+	}
+	var c struct {
+		LM struct {
+			Backend string                        `json:"backend"`
+			Models  map[string]string             `json:"models"`
+			Prices  map[string]map[string]float64 `json:"prices"`
+		} `json:"lm"`
+	}
+	if err := json.Unmarshal(config, &c); err != nil {
+		return err
+	}
+	if c.LM.Backend != "openai" {
+		return nil
+	}
+	price := func(server string) (sim.Price, bool) {
+		p, ok := c.LM.Prices[server]
+		return sim.Price{Prompt: p["prompt"], Completion: p["completion"]}, ok
+	}
+	for name := range c.LM.Prices {
+		if p, ok := price(name); ok {
+			prices[name] = p
+		}
+	}
+	for name, server := range c.LM.Models {
+		if p, ok := price(server); ok {
+			prices[name] = p
+		}
+	}
+	return nil
+}
