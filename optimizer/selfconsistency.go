@@ -16,10 +16,48 @@ import (
 // (self-consistency, Wang et al. 2023): the single-model baseline that
 // multi-agent teams are measured against at equal cost. Sample k (1..N) is
 // drawn with lm.Request.Sample k, so the samples differ at a temperature
-// above 0. It is an evaluation.Program.
+// above 0; the N samples of a question are one lm.GenerateSamples call,
+// so a server that takes n draws them in one request. It is an
+// evaluation.Program.
 type SelfConsistency struct {
 	teams []*team.Team
 }
+
+// sampleBatch draws the samples 1..n of a request together: the first
+// sample asked for fetches all n (lm.GenerateSamples) into the stash of
+// the Run it belongs to, and the others are served from there.
+type sampleBatch struct {
+	model lm.Model
+	n     int
+}
+
+type stashKey struct{}
+
+// stash holds one Run's samples by request (its key without the sample).
+type stash map[string][]lm.Response
+
+func (b *sampleBatch) Generate(ctx context.Context, req lm.Request) (lm.Response, error) {
+	st, _ := ctx.Value(stashKey{}).(stash)
+	if st == nil || req.Sample < 1 || req.Sample > b.n {
+		return b.model.Generate(ctx, req)
+	}
+	k := req
+	k.Sample = 0
+	key := lm.Key("", k)
+	rs, ok := st[key]
+	if !ok {
+		k.Sample = 1
+		var err error
+		if rs, err = lm.GenerateSamples(ctx, b.model, k, b.n); err != nil {
+			return lm.Response{}, err
+		}
+		st[key] = rs
+	}
+	return rs[req.Sample-1], nil
+}
+
+// Identity is the sampled model's: batching changes no answer.
+func (b *sampleBatch) Identity() string { return lm.IdentityOf(b.model) }
 
 var _ evaluation.Program = (*SelfConsistency)(nil)
 
@@ -31,8 +69,9 @@ func NewSelfConsistency(a team.AgentSpec, n int, model lm.Model) (*SelfConsisten
 		return nil, fmt.Errorf("optimizer: self-consistency of %d samples", n)
 	}
 	sc := &SelfConsistency{}
+	batch := &sampleBatch{model: model, n: n}
 	for k := 1; k <= n; k++ {
-		t, err := team.New(team.Spec{Agents: []team.AgentSpec{a}}, model, &team.Options{Sample: k})
+		t, err := team.New(team.Spec{Agents: []team.AgentSpec{a}}, batch, &team.Options{Sample: k})
 		if err != nil {
 			return nil, err
 		}
@@ -46,6 +85,7 @@ func NewSelfConsistency(a team.AgentSpec, n int, model lm.Model) (*SelfConsisten
 // normalised answer), the first sample's text of the winner the answer.
 func (sc *SelfConsistency) Run(ctx context.Context, ex datasets.Example) (team.Result, error) {
 	var out team.Result
+	ctx = context.WithValue(ctx, stashKey{}, stash{}) // the samples run one after another
 	votes := make([]coordination.Vote, len(sc.teams))
 	texts := make([]string, len(sc.teams))
 	for k, t := range sc.teams {

@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -152,6 +153,34 @@ func sameTrials(a, b []trialRow) string {
 	return ""
 }
 
+// testTable lists a store's test results: study, team, example, score,
+// answer and calls.
+func testTable(t *testing.T, db, experiment string) []string {
+	t.Helper()
+	h, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	rows, err := h.Query(`SELECT s.name, r.team, r.example, r.score, r.answer, r.calls FROM test_results r
+		JOIN studies s ON s.id = r.study_id WHERE s.experiment = ? ORDER BY s.name, r.team, r.example`, experiment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name, team, ex, ans string
+		var score sql.NullFloat64
+		var calls int
+		if err := rows.Scan(&name, &team, &ex, &score, &ans, &calls); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s %s %s %v %q %d", name, team, ex, score.Float64, ans, calls))
+	}
+	return out
+}
+
 func writeConfig(t *testing.T, dir, name, text string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -244,6 +273,15 @@ func TestOpenAIBackendEndToEnd(t *testing.T) {
 		t.Fatalf("the openai run's trials differ from the sim run's: %s", d)
 	}
 
+	// The test teams too, the matched baselines included: self-consistency's
+	// samples of a question go in one request with n (so its prompt tokens
+	// count once; the tokens are left out here).
+	if g, w := testTable(t, db, "real"), testTable(t, simDB, "real"); !reflect.DeepEqual(g, w) || len(w) == 0 {
+		t.Errorf("test results differ from the sim run's:\n got  %v\n want %v", g, w)
+	}
+	if n := sqlCount(t, db, `SELECT COUNT(*) FROM test_results WHERE team = 'self_consistency'`); n == 0 {
+		t.Errorf("no self-consistency results")
+	}
 	if n := sqlCount(t, db, `SELECT COUNT(*) FROM trials WHERE strategy = 'append_rule' AND program LIKE '%"Rules"%'`); n == 0 {
 		t.Fatalf("SIMBA appended no rule: the optimizer's own calls are not exercised")
 	}
