@@ -532,3 +532,32 @@ func TestCalibrateFromRealRun(t *testing.T) {
 		t.Errorf("calibrate on a store without calls: exit %d, %s", code, stderr)
 	}
 }
+
+// A model that ignores the answer format shows in compare: its replies
+// without an "Answer:" line are counted per model.
+func TestUnparsedRepliesShown(t *testing.T) {
+	t.Setenv(testKeyEnv, testKey)
+	dir := t.TempDir()
+	m := sim.New(nil)
+	srv := newModelServer(t, openaitest.Options{}, lm.ModelFunc(func(ctx context.Context, req lm.Request) (lm.Response, error) {
+		r, err := m.Generate(ctx, req)
+		if req.Model == "sim-small" { // answers in prose
+			r.Text = strings.NewReplacer("Answer: ", "So the result is ", "Confidence:", "I am this sure:").Replace(r.Text)
+		}
+		return r, err
+	}))
+	cfg := writeConfig(t, dir, "real.yaml", realConfig(openaiLM(srv, ""), 120))
+	db := filepath.Join(dir, "real.db")
+	if code, _, stderr := cli(t, "run", cfg, "--db", db, "--no-analysis"); code != 0 {
+		t.Fatalf("run exited %d: %s", code, stderr)
+	}
+	small := sqlCount(t, db, `SELECT SUM(calls) FROM agent_metrics WHERE model = 'sim-small'`)
+	unparsed := sqlCount(t, db, `SELECT SUM(unparsed) FROM agent_metrics WHERE model = 'sim-small'`)
+	if small == 0 || unparsed != small || sqlCount(t, db, `SELECT SUM(unparsed) FROM agent_metrics WHERE model = 'sim-medium'`) != 0 {
+		t.Fatalf("sim-small: %d of %d calls unparsed; want all of them, and none of sim-medium's", unparsed, small)
+	}
+	_, out, _ := cli(t, "compare", "--db", db)
+	if want := fmt.Sprintf("replies that ignored the answer format: sim-small %d of %d calls", unparsed, small); !strings.Contains(out, want) {
+		t.Errorf("compare does not show %q:\n%s", want, out)
+	}
+}
