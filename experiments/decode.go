@@ -696,27 +696,30 @@ func (d *decoder) lm(c *Config, n *yaml.Node) {
 		case "tokens_per_minute":
 			c.LM.TokensPerMinute, _ = d.number(f.val, p)
 		case "timeout":
-			if v, ok := d.str(f.val, p); ok {
-				t, err := time.ParseDuration(v)
-				if err != nil || t <= 0 {
-					d.fail(f.val, p, "timeout %q: want a positive duration such as 60s or 2m", v)
-				}
-				c.LM.Timeout = t
-			}
+			c.LM.Timeout = d.duration(f.val, p, "60s or 2m")
 		case "backoff":
-			if v, ok := d.str(f.val, p); ok {
-				t, err := time.ParseDuration(v)
-				if err != nil || t <= 0 {
-					d.fail(f.val, p, "backoff %q: want a positive duration such as 500ms or 2s", v)
-				}
-				c.LM.Backoff = t
-			}
+			c.LM.Backoff = d.duration(f.val, p, "500ms or 2s")
 		case "max_retries":
 			if r, ok := d.integer(f.val, p); ok {
 				c.LM.MaxRetries = &r
 			}
 		}
 	}
+}
+
+// duration reads a positive Go duration ("60s"); examples are shown in
+// the error.
+func (d *decoder) duration(n *yaml.Node, path, examples string) time.Duration {
+	v, ok := d.str(n, path)
+	if !ok {
+		return 0
+	}
+	t, err := time.ParseDuration(v)
+	if err != nil || t <= 0 {
+		d.fail(n, path, "%q: want a positive duration such as %s", v, examples)
+		return 0
+	}
+	return t
 }
 
 func (d *decoder) dataset(n *yaml.Node, path string) DatasetConfig {

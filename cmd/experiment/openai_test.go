@@ -108,11 +108,7 @@ type trialRow struct {
 
 func trialTable(t *testing.T, db, experiment string) []trialRow {
 	t.Helper()
-	h, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := mustOpenRO(t, db)
 	rows, err := h.Query(`SELECT s.name, t.number, t.state, t.params, t.error, t.batch, t.value, t.calls, t.tokens, t.cost_usd
 		FROM trials t JOIN studies s ON s.id = t.study_id WHERE s.experiment = ? ORDER BY s.name, t.number`, experiment)
 	if err != nil {
@@ -157,11 +153,7 @@ func sameTrials(a, b []trialRow) string {
 // answer and calls.
 func testTable(t *testing.T, db, experiment string) []string {
 	t.Helper()
-	h, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := mustOpenRO(t, db)
 	rows, err := h.Query(`SELECT s.name, r.team, r.example, r.score, r.answer, r.calls FROM test_results r
 		JOIN studies s ON s.id = r.study_id WHERE s.experiment = ? ORDER BY s.name, r.team, r.example`, experiment)
 	if err != nil {
@@ -192,11 +184,7 @@ func writeConfig(t *testing.T, dir, name, text string) string {
 
 func sqlCount(t *testing.T, db, query string, args ...any) int64 {
 	t.Helper()
-	h, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := mustOpenRO(t, db)
 	var n sql.NullInt64
 	if err := h.QueryRow(query, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", query, err)
@@ -394,15 +382,10 @@ func TestOpenAIBadReplies(t *testing.T) {
 		t.Errorf("%d failed (with the server's error) and %d complete trials: want both, the run going on past failures\n%s\n%s", failed, complete, stdout, stderr)
 	}
 	for _, p := range []string{db, db2} {
-		h, err := sql.Open("sqlite3", "file:"+p+"?mode=ro")
-		if err != nil {
-			t.Fatal(err)
-		}
 		var ok string
-		if err := h.QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+		if err := mustOpenRO(t, p).QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
 			t.Errorf("%s: integrity check %q, %v", p, ok, err)
 		}
-		h.Close()
 	}
 	if s, err := store.Open(context.Background(), db2); err != nil {
 		t.Errorf("the store does not reopen: %v", err)
