@@ -53,7 +53,11 @@ reliability:
 # and the mesh's tokens a test question. About 3 minutes; the stores are kept in
 # out/figures. MABEAM_FIGURES_SINGLE=1 adds the optimized single agent (an hour
 # and more: BEACON's single agent runs ~900 trials), MABEAM_FIGURES_LMSEED=N
-# another simulated world.
+# another simulated world. Then the real-model calibration figure: a run through
+# the loopback OpenAI-compatible server on the three families, calibrated, and
+# each family's fitted accuracy against the real one on held-out questions, for
+# two "real models" (a few seconds).
 figures:
 	mkdir -p out/figures
 	MABEAM_FIGURES=1 MABEAM_FIGURES_DIR=$(CURDIR)/out/figures $(GO) test -count=1 -v -timeout 30m -run TestFigures ./experiments/
+	MABEAM_FIGURES=1 $(GO) test -count=1 -v -run TestCalibrationFigure ./cmd/experiment/
