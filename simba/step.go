@@ -55,7 +55,8 @@ type candidateData struct {
 	// Change says what the strategy did.
 	Change string `json:"change,omitempty"`
 	// Charged is what the strategy's own calls used (the introspection),
-	// charged to the trial.
+	// charged to the trial: calls, tokens and nominal cost (Billed and
+	// Retries are left out: they depend on the cache and the server).
 	Charged *optimizer.Usage `json:"charged,omitempty"`
 	// Error is the strategy's error: the candidate was dropped (a failed
 	// trial that was not scored).

@@ -50,7 +50,12 @@ func (r *run) candidate(step, k int, ex datasets.Example, bucket []outcome, p10,
 		data.Change, err = r.teamMove(&prog, bucket, rng)
 	}
 	if c.usage != (optimizer.Usage{}) {
-		data.Charged = &c.usage
+		// Nominal only: what was billed and retried depends on the cache
+		// and the server, and the stored data must not (a resumed study
+		// stores the same data as an uninterrupted one).
+		nominal := c.usage
+		nominal.Billed, nominal.Retries = 0, 0
+		data.Charged = &nominal
 	}
 	if err != nil {
 		data.Error = err.Error()
