@@ -79,7 +79,7 @@ func (w *cached) Generate(ctx context.Context, req Request) (Response, error) {
 	if r, ok, err := w.c.Get(ctx, key); err != nil {
 		return Response{}, err
 	} else if ok {
-		return hit(r), nil
+		return w.hit(req.Model, r), nil
 	}
 	r, err := w.m.Generate(ctx, req)
 	if err != nil {
@@ -108,7 +108,7 @@ func (w *cached) GenerateSamples(ctx context.Context, req Request, n int) ([]Res
 			return nil, err
 		}
 		if ok {
-			out[i], hits[i] = hit(resp), true
+			out[i], hits[i] = w.hit(req.Model, resp), true
 		} else {
 			all = false
 		}
@@ -137,8 +137,11 @@ func (w *cached) GenerateSamples(ctx context.Context, req Request, n int) ([]Res
 }
 
 // hit marks r as served from the cache.
-func hit(r Response) Response {
+func (w *cached) hit(model string, r Response) Response {
 	r.Cached, r.Latency, r.Retries = true, 0, 0
+	if p, ok := w.m.(Pricer); ok {
+		r.Cost = p.Cost(model, r.Usage)
+	}
 	return r
 }
 

@@ -114,6 +114,14 @@ func GenerateSamples(ctx context.Context, m Model, req Request, n int) ([]Respon
 	return out, nil
 }
 
+// Pricer is implemented by models whose prices are settings rather than
+// part of their identity (a server's price table): Cost is the nominal
+// price of usage u of the named model now. The cache prices its replies
+// with it.
+type Pricer interface {
+	Cost(model string, u Usage) float64
+}
+
 // Identifier is implemented by models that can name the world they answer
 // from: the backend, its seed and settings, its version. Two models with
 // the same identity give the same response to the same request; the

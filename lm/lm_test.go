@@ -185,3 +185,33 @@ func TestCachedSamplesOfPlainModel(t *testing.T) {
 		t.Errorf("second draw called the model: calls=%d %v", calls, err)
 	}
 }
+
+// pricedModel answers with a fixed usage at its current price per token.
+type pricedModel struct{ price float64 }
+
+func (m *pricedModel) Generate(_ context.Context, req Request) (Response, error) {
+	u := Usage{PromptTokens: 10, CompletionTokens: 5}
+	return Response{Text: "Answer: 1", Usage: u, Cost: m.Cost(req.Model, u)}, nil
+}
+
+func (m *pricedModel) Cost(_ string, u Usage) float64 { return float64(u.Total()) * m.price }
+
+// A cached reply of a Pricer is priced at the model's price now, so a
+// corrected price table applies to replies cached before.
+func TestCachedRepricesHits(t *testing.T) {
+	ctx := context.Background()
+	m := &pricedModel{price: 1}
+	c := Cached(m, NewMemoryCache())
+	req := Request{Model: "m", Messages: []Message{{Role: RoleUser, Content: "q"}}}
+	if r, err := c.Generate(ctx, req); err != nil || r.Cost != 15 || r.Cached {
+		t.Fatalf("first call: %+v, %v", r, err)
+	}
+	m.price = 2
+	if r, err := c.Generate(ctx, req); err != nil || r.Cost != 30 || !r.Cached {
+		t.Errorf("cached call at the new price: %+v, %v; want cost 30, cached", r, err)
+	}
+	rs, err := GenerateSamples(ctx, c, req, 1)
+	if err != nil || rs[0].Cost != 30 || !rs[0].Cached {
+		t.Errorf("cached sample at the new price: %+v, %v", rs, err)
+	}
+}

@@ -130,6 +130,7 @@ type Client struct {
 }
 
 var (
+	_ lm.Pricer     = (*Client)(nil)
 	_ lm.Model      = (*Client)(nil)
 	_ lm.Sampler    = (*Client)(nil)
 	_ lm.Identifier = (*Client)(nil)
@@ -492,6 +493,16 @@ func ctxError(model string, err error) error {
 
 // responses turns a reply into at most n samples, splitting its usage
 // over them.
+// Cost implements lm.Pricer: the price of usage u of the team's model
+// name, by the price table of the server model it maps to.
+func (c *Client) Cost(team string, u lm.Usage) float64 { return c.cost(c.serverModel(team), u) }
+
+// cost prices usage u of a server model.
+func (c *Client) cost(server string, u lm.Usage) float64 {
+	p := c.prices[server]
+	return (float64(u.PromptTokens)*p.Prompt + float64(u.CompletionTokens)*p.Completion) / 1e6
+}
+
 func (c *Client) responses(reply goopenai.ChatCompletionResponse, model string, prompt, n int, latency time.Duration, retries int) []lm.Response {
 	k := min(len(reply.Choices), n)
 	lens := make([]int, k)
@@ -504,7 +515,6 @@ func (c *Client) responses(reply goopenai.ChatCompletionResponse, model string, 
 	if usage == (lm.Usage{}) && reply.Usage.TotalTokens == 0 {
 		usage = lm.Usage{PromptTokens: prompt, CompletionTokens: sum}
 	}
-	price := c.prices[model]
 	out := make([]lm.Response, k)
 	done, cum := 0, 0
 	for i := range k {
@@ -522,7 +532,7 @@ func (c *Client) responses(reply goopenai.ChatCompletionResponse, model string, 
 		out[i] = lm.Response{
 			Text:    reply.Choices[i].Message.Content,
 			Usage:   u,
-			Cost:    (float64(u.PromptTokens)*price.Prompt + float64(u.CompletionTokens)*price.Completion) / 1e6,
+			Cost:    c.cost(model, u),
 			Latency: latency,
 		}
 	}
