@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"math"
 	"reflect"
 	"testing"
@@ -66,5 +68,28 @@ func TestCallsRoundTrip(t *testing.T) {
 	}
 	if t1, _ := s.Trial(ctx, st.ID, 1); t1.Retries != 0 {
 		t.Errorf("trial 1 retries %d, want 0", t1.Retries)
+	}
+}
+
+// A write cut short by its context's end says so (errors.Is
+// context.Canceled), whatever the driver reports, so an abandoned call's
+// cache write is not taken for a failure of the store.
+func TestWriteCancelled(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events (study_id, time, kind, message) VALUES (NULL, 'x', 'start', 'm')`); err != nil {
+			return err
+		}
+		cancel()
+		time.Sleep(50 * time.Millisecond) // database/sql rolls the transaction back
+		return nil                        // and Commit reports sql.ErrTxDone
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("write under a cancelled context: %v; want it to match context.Canceled", err)
+	}
+	var n int
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM events`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d events after the cancelled write (%v); want none", n, err)
 	}
 }

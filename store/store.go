@@ -389,13 +389,24 @@ func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
 	defer s.writeMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return ctxCause(ctx, err)
 	}
 	if err := f(tx); err != nil {
 		tx.Rollback()
-		return err
+		return ctxCause(ctx, err)
 	}
-	return tx.Commit()
+	return ctxCause(ctx, tx.Commit())
+}
+
+// ctxCause is err, marked as caused by ctx's end when ctx has ended (the
+// driver rolls a transaction back then, with an error that does not say
+// why), so callers can tell an abandoned write (errors.Is
+// context.Canceled) from a failed one.
+func ctxCause(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
 }
 
 // timeLayout is fixed-width UTC with microseconds, so the text sorts in time
