@@ -363,7 +363,7 @@ func (r *Runner) runStudy(ctx context.Context, st *Study, pl plan, holder string
 			failedInARow = 0
 		}
 		if failedInARow >= MaxFailedInARow {
-			return fmt.Errorf("experiments: study %s: %d trials in a row failed, the last with: %s", st.Name, failedInARow, t.Err)
+			return fmt.Errorf("experiments: study %s: %d trials in a row failed, the last with: %s; every trial is stored, and once the cause is fixed, run --resume continues", st.Name, failedInARow, t.Err)
 		}
 		spent.Add(&t)
 		if t.State == optimizer.Complete && t.Validation() && p.Direction.Better(t.Value, best) {

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mabeam/mabeam/experiments"
 	"github.com/mabeam/mabeam/internal/openaitest"
 	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/lm/sim"
@@ -542,5 +543,22 @@ func TestUnparsedRepliesShown(t *testing.T) {
 	_, out, _ := cli(t, "compare", "--db", db)
 	if want := fmt.Sprintf("replies that ignored the answer format: sim-small %d of %d calls", unparsed, small); !strings.Contains(out, want) {
 		t.Errorf("compare does not show %q:\n%s", want, out)
+	}
+}
+
+// A server that fails every call fails ten trials, each stored with the
+// reason, and then stops the study with a message that says so.
+func TestFailedInARowStops(t *testing.T) {
+	t.Setenv(testKeyEnv, testKey)
+	dir := t.TempDir()
+	srv := newSimServer(t, openaitest.Options{Rate500: 1})
+	cfg := writeConfig(t, dir, "down.yaml", realConfig(openaiLM(srv, "  max_retries: 0\n"), 500))
+	db := filepath.Join(dir, "down.db")
+	code, _, stderr := cli(t, "run", cfg, "--db", db)
+	if code != 1 || !strings.Contains(stderr, "10 trials in a row failed") || !strings.Contains(stderr, "--resume") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	if n := sqlCount(t, db, `SELECT COUNT(*) FROM trials WHERE state = 'fail' AND error LIKE '%HTTP 500%'`); n != experiments.MaxFailedInARow {
+		t.Errorf("%d failed trials stored, want %d", n, experiments.MaxFailedInARow)
 	}
 }
