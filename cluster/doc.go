@@ -1,5 +1,38 @@
-// Package cluster spreads a run over NATS JetStream: an embedded server
-// for one machine (StartEmbedded), and, as the cluster issue lands, the
-// work queue of evaluation jobs, workers, and shared variables in a
-// replicated key-value bucket.
+// Package cluster holds the building blocks for spreading a run over NATS
+// JetStream: an embedded server for one machine (StartEmbedded), a work
+// queue of jobs with workers, shared variables in a replicated key-value
+// bucket, and coordination rounds between processes. `experiment run
+// --nats` and `experiment worker` are not wired to them yet (the cluster
+// issue is in progress).
+//
+// # Work queue
+//
+// A run's evaluations go through a work queue. OpenQueue (on the
+// coordinator) creates, or reopens, the queue for a run: a JetStream
+// work-queue stream of jobs that all workers share through one durable
+// consumer, and a stream of results. Submit publishes a job under its ID,
+// so a job submitted again, for example by a coordinator that restarts,
+// runs once. Await returns each job's first result; later duplicates from a
+// job finished twice are dropped and counted in Stats. Work (on any number
+// of machines, joining or leaving at any time) pulls only as many jobs as it
+// has free slots. It heartbeats while a handler runs, so long jobs are not
+// redelivered, and publishes the result before acknowledging the job. A
+// worker that dies leaves its job to another after AckWait. A failing job is
+// retried up to MaxDeliver times and then reported as a failure with its
+// reason, as is a job whose every worker died.
+//
+// # Shared variables and coordination
+//
+// Shared variables live in a replicated key-value bucket (OpenShared).
+// Update is a compare-and-set loop on the revision, so concurrent processes
+// lose no update and, with writes resent under their message id, apply none
+// twice; Spend keeps a budget from going below zero and OfferBest keeps a
+// best-so-far that does not depend on arrival order. A team variable marked
+// shared is settled by Resolve with a coordination.Resolver, proposals in
+// trial order, each resolution recorded in the stream BUCKET_RESOLUTIONS.
+// Round holds a coordination round over request-reply: agents (Serve) bid,
+// bids after the deadline are ignored, and the decision, the coordination
+// package's for the bids in agent-id order, is published on
+// SUBJECT.decision. StartCluster runs a JetStream cluster in-process for
+// tests.
 package cluster

@@ -1,0 +1,394 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Job is one unit of work: its ID names it within the queue, and its
+// payload is opaque to the queue.
+type Job struct {
+	// ID identifies the job within its queue ("study/trial/shard"); it is
+	// the message's Nats-Msg-Id, so a job submitted twice runs once. It
+	// must not be empty nor contain a line break.
+	ID string
+	// Payload is what the handler gets; nil is an empty payload.
+	Payload []byte
+}
+
+// Result is what a worker made of a job.
+type Result struct {
+	// ID is the job's.
+	ID string `json:"id"`
+	// Payload is the handler's output; nil for a failure.
+	Payload []byte `json:"payload,omitempty"`
+	// Err is the reason of a failure, "" for a success: the handler's
+	// error on the last delivery, or a note that every delivery was lost.
+	Err string `json:"err,omitempty"`
+	// Attempts is the delivery this result came from, 1 for the first.
+	Attempts int `json:"attempts"`
+	// Worker names the worker that produced the result; "" when the queue
+	// itself gave up on the job (every delivery was lost).
+	Worker string `json:"worker,omitempty"`
+}
+
+// QueueOptions configures a queue; the zero value is the defaults. The
+// coordinator's options win: opening a queue updates an existing one.
+type QueueOptions struct {
+	// AckWait is how long a delivered job may go without news from its
+	// worker (a result or a heartbeat) before it is delivered again; 0
+	// means 30s. Workers heartbeat every AckWait/3.
+	AckWait time.Duration
+	// MaxDeliver is how many times a job is delivered before it fails; 0
+	// means 3.
+	MaxDeliver int
+	// Duplicates is how long a submitted job's ID is remembered by the
+	// server, so that submitting it again does nothing even before it has
+	// a result; 0 means an hour. (A job with a result is never submitted
+	// again by a queue that has read it.)
+	Duplicates time.Duration
+	// Replicas is the streams' replication factor in a NATS cluster; 0
+	// means 1.
+	Replicas int
+	// Logger receives what the queue cannot return (an unreadable result);
+	// nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Queue is the coordinator's side of a work queue: it submits jobs and
+// reads their results. Its methods are safe for concurrent use.
+type Queue struct {
+	js     jetstream.JetStream
+	name   string
+	jobs   jetstream.Stream
+	cons   jetstream.Consumer
+	reader jetstream.ConsumeContext
+	lost   *nats.Subscription
+	log    *slog.Logger
+
+	mu          sync.Mutex // protects the following fields
+	results     map[string]Result
+	changed     chan struct{} // closed, and replaced, when a result is read
+	read        uint64        // the last results-stream sequence read
+	failed      int
+	redelivered int
+	duplicates  int
+	perWorker   map[string]int
+}
+
+// Stats is a queue's progress.
+type Stats struct {
+	// Queued counts the jobs not yet delivered to a worker.
+	Queued int
+	// InFlight counts the jobs delivered and not yet finished: running, or
+	// waiting to be retried.
+	InFlight int
+	// Done counts the jobs with a result, failures included.
+	Done int
+	// Failed counts the jobs whose result is a failure.
+	Failed int
+	// Redelivered counts the jobs whose result came from a later delivery
+	// than the first.
+	Redelivered int
+	// Duplicates counts the results dropped because their job already had
+	// one (a job delivered again and finished twice).
+	Duplicates int
+	// PerWorker counts the results by worker name (a failure the queue
+	// gave up on counts under "").
+	PerWorker map[string]int
+}
+
+// consumerName names the durable consumer all workers share.
+const consumerName = "workers"
+
+// A queue called name is a work-queue stream of jobs, which its workers
+// share through one consumer, and a stream of results.
+func jobsStream(name string) string    { return "MABEAM_JOBS_" + name }
+func resultsStream(name string) string { return "MABEAM_RESULTS_" + name }
+func jobsSubject(name string) string   { return "mabeam.queue." + name + ".jobs" }
+func resultsSubject(name string) string {
+	return "mabeam.queue." + name + ".results"
+}
+
+// checkName reports whether name can name a queue: it is part of stream
+// names and subjects.
+func checkName(name string) error {
+	if name == "" {
+		return fmt.Errorf("cluster: a queue needs a name")
+	}
+	for _, r := range name {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_') {
+			return fmt.Errorf("cluster: queue name %q: only letters, digits, '-' and '_' are allowed", name)
+		}
+	}
+	return nil
+}
+
+// OpenQueue creates the queue called name (its jobs stream, the workers'
+// consumer, its results stream), or binds to it and updates its settings,
+// and reads the results it already holds before returning, so a
+// coordinator that restarts knows what is done. Close it when done.
+func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o QueueOptions) (*Queue, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if o.AckWait == 0 {
+		o.AckWait = 30 * time.Second
+	}
+	if o.MaxDeliver == 0 {
+		o.MaxDeliver = 3
+	}
+	if o.Duplicates == 0 {
+		o.Duplicates = time.Hour
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	if o.AckWait < 0 || o.MaxDeliver < 0 || o.Duplicates < 0 || o.Replicas < 0 {
+		return nil, fmt.Errorf("cluster: queue %s: negative options %+v", name, o)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	jobs, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: jobsStream(name), Subjects: []string{jobsSubject(name)},
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
+		Replicas: o.Replicas, Duplicates: o.Duplicates,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: queue %s: the jobs stream: %w", name, err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, jobsStream(name), jetstream.ConsumerConfig{
+		Durable: consumerName, AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: o.AckWait, MaxDeliver: o.MaxDeliver,
+		// Workers pull only what they can start, so the server need not cap it.
+		MaxAckPending: -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: queue %s: the workers' consumer: %w", name, err)
+	}
+	res, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: resultsStream(name), Subjects: []string{resultsSubject(name)},
+		Storage: jetstream.FileStorage, Replicas: o.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: queue %s: the results stream: %w", name, err)
+	}
+	q := &Queue{
+		js: js, name: name, jobs: jobs, cons: cons, log: o.Logger,
+		results: map[string]Result{}, changed: make(chan struct{}), perWorker: map[string]int{},
+	}
+	// Subscribed before any job can be delivered its last time by this queue.
+	q.lost, err = js.Conn().Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+jobsStream(name)+"."+consumerName, q.onLost)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: queue %s: subscribing to lost jobs: %w", name, err)
+	}
+	var last uint64 // the results to read before returning
+	if st := res.CachedInfo().State; st.Msgs > 0 {
+		last = st.LastSeq
+	}
+	if err := q.startReader(ctx); err != nil {
+		q.lost.Unsubscribe()
+		return nil, err
+	}
+	if err := q.waitRead(ctx, last); err != nil {
+		q.Close()
+		return nil, fmt.Errorf("cluster: queue %s: reading its results: %w", name, err)
+	}
+	return q, nil
+}
+
+// startReader follows the results stream from its start.
+func (q *Queue) startReader(ctx context.Context) error {
+	c, err := q.js.OrderedConsumer(ctx, resultsStream(q.name), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return fmt.Errorf("cluster: queue %s: reading results: %w", q.name, err)
+	}
+	q.reader, err = c.Consume(q.onResult)
+	if err != nil {
+		return fmt.Errorf("cluster: queue %s: reading results: %w", q.name, err)
+	}
+	return nil
+}
+
+// waitRead waits until the reader has read the results stream up to seq.
+func (q *Queue) waitRead(ctx context.Context, seq uint64) error {
+	for {
+		q.mu.Lock()
+		read, changed := q.read, q.changed
+		q.mu.Unlock()
+		if read >= seq {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// onResult records the first result of each job.
+func (q *Queue) onResult(m jetstream.Msg) {
+	var r Result
+	if err := json.Unmarshal(m.Data(), &r); err != nil || r.ID == "" {
+		q.log.Warn("cluster: an unreadable result", "queue", q.name, "err", err)
+		r = Result{}
+	}
+	md, err := m.Metadata()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err == nil {
+		q.read = md.Sequence.Stream
+	}
+	if r.ID != "" {
+		q.add(r)
+	}
+	close(q.changed)
+	q.changed = make(chan struct{})
+}
+
+// add records r unless its job already has a result. q.mu is held.
+func (q *Queue) add(r Result) {
+	if _, ok := q.results[r.ID]; ok {
+		q.duplicates++
+		return
+	}
+	q.results[r.ID] = r
+	q.perWorker[r.Worker]++
+	if r.Err != "" {
+		q.failed++
+	}
+	if r.Attempts > 1 {
+		q.redelivered++
+	}
+}
+
+// onLost turns a job that went its deliveries without a result (its
+// workers died each time, so none could report a failure) into a failure
+// result, so no one waits for it forever.
+func (q *Queue) onLost(m *nats.Msg) {
+	var a struct {
+		StreamSeq  uint64 `json:"stream_seq"`
+		Deliveries int    `json:"deliveries"`
+	}
+	if err := json.Unmarshal(m.Data, &a); err != nil {
+		q.log.Warn("cluster: an unreadable advisory", "queue", q.name, "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sm, err := q.jobs.GetMsg(ctx, a.StreamSeq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return
+	}
+	if err != nil {
+		q.log.Warn("cluster: reading a lost job", "queue", q.name, "seq", a.StreamSeq, "err", err)
+		return
+	}
+	r := Result{
+		ID:       sm.Header.Get(jetstream.MsgIDHeader),
+		Err:      fmt.Sprintf("cluster: job delivered %d times without a result (its workers stopped or lost contact)", a.Deliveries),
+		Attempts: a.Deliveries,
+	}
+	if err := publishResult(ctx, q.js, q.name, r); err != nil {
+		q.log.Warn("cluster: reporting a lost job", "queue", q.name, "job", r.ID, "err", err)
+		return
+	}
+	// The job is still in the stream, delivered no more; it is done now.
+	if err := q.jobs.DeleteMsg(ctx, a.StreamSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		q.log.Warn("cluster: deleting a lost job", "queue", q.name, "job", r.ID, "err", err)
+	}
+}
+
+// publishResult adds r to the results of the queue called name.
+func publishResult(ctx context.Context, js jetstream.JetStream, name string, r Result) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = js.Publish(ctx, resultsSubject(name), b, jetstream.WithExpectStream(resultsStream(name)))
+	return err
+}
+
+// Close stops reading results; the queue's streams stay on the server.
+func (q *Queue) Close() {
+	q.reader.Stop()
+	q.lost.Unsubscribe()
+}
+
+// Submit queues j, unless it has a result already or was submitted within
+// QueueOptions.Duplicates: submitting a job again (a coordinator that
+// restarts) does not run it again.
+func (q *Queue) Submit(ctx context.Context, j Job) error {
+	if j.ID == "" || strings.ContainsAny(j.ID, "\r\n") {
+		return fmt.Errorf("cluster: queue %s: job ID %q: empty or with a line break", q.name, j.ID)
+	}
+	q.mu.Lock()
+	_, done := q.results[j.ID]
+	q.mu.Unlock()
+	if done {
+		return nil
+	}
+	_, err := q.js.Publish(ctx, jobsSubject(q.name), j.Payload,
+		jetstream.WithMsgID(j.ID), jetstream.WithExpectStream(jobsStream(q.name)))
+	if err != nil {
+		return fmt.Errorf("cluster: queue %s: submitting job %s: %w", q.name, j.ID, err)
+	}
+	return nil
+}
+
+// Await waits for the results of the jobs ids and returns them by ID:
+// each job's first result, a later one being dropped. When ctx ends
+// first it returns the results it has, and ctx's error.
+func (q *Queue) Await(ctx context.Context, ids []string) (map[string]Result, error) {
+	got := make(map[string]Result, len(ids))
+	missing := slices.Clone(ids)
+	for {
+		q.mu.Lock()
+		missing = slices.DeleteFunc(missing, func(id string) bool {
+			r, ok := q.results[id]
+			if ok {
+				got[id] = r
+			}
+			return ok
+		})
+		changed := q.changed
+		q.mu.Unlock()
+		if len(missing) == 0 {
+			return got, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return got, ctx.Err()
+		}
+	}
+}
+
+// Stats returns the queue's progress: the server's counts of queued and
+// in-flight jobs, and the counts of the results read so far.
+func (q *Queue) Stats(ctx context.Context) (Stats, error) {
+	ci, err := q.cons.Info(ctx)
+	if err != nil {
+		return Stats{}, fmt.Errorf("cluster: queue %s: stats: %w", q.name, err)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return Stats{
+		Queued: int(ci.NumPending), InFlight: ci.NumAckPending,
+		Done: len(q.results), Failed: q.failed, Redelivered: q.redelivered,
+		Duplicates: q.duplicates, PerWorker: maps.Clone(q.perWorker),
+	}, nil
+}
