@@ -21,6 +21,15 @@
 // retried up to MaxDeliver times and then reported as a failure with its
 // reason, as is a job whose every worker died.
 //
+// # Studies on workers
+//
+// Evaluator is a study's program evaluator on the coordinator: each
+// evaluation becomes a job (EvalJob: the study, the program, the example
+// ids and the options, its id a hash of them, so a repeated evaluation is
+// answered once), and the report comes back from a worker running
+// EvalHandler with the same study's own evaluator; a study on workers
+// finds the trials it finds locally.
+//
 // # Shared variables and coordination
 //
 // Shared variables live in a replicated key-value bucket (OpenShared).

@@ -1,0 +1,120 @@
+package experiments
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/mabeam/mabeam/cluster"
+	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/optimizer"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A study whose evaluations run on two workers behind a JetStream queue
+// (cluster.Evaluator, cluster.EvalHandler) finds the trials the same study
+// finds locally, number for number, and the same test scores.
+func TestStudyOnWorkers(t *testing.T) {
+	ctx := context.Background()
+	load := func() []*Study {
+		c, err := Load(filepath.Join("testdata", "plots.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sts, err := c.Studies(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []*Study{sts[0], sts[2]} // random search and SIMBA, seed 1
+	}
+	srv, err := cluster.StartEmbedded(cluster.EmbeddedOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	js := func(name string) jetstream.JetStream {
+		nc, err := cluster.Connect(srv.ClientURL(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		j, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+
+	// The workers compile the config themselves.
+	workerStudies := map[string]*cluster.Study{}
+	for _, st := range load() {
+		exs := map[string]datasets.Example{}
+		for _, split := range [][]datasets.Example{st.Problem.Train, st.Problem.Val, st.Problem.Test} {
+			for _, ex := range split {
+				exs[ex.ID] = ex
+			}
+		}
+		workerStudies[st.Name] = &cluster.Study{Evaluator: st.Evaluator, Examples: exs}
+	}
+	lookup := func(name string) (*cluster.Study, error) {
+		if s, ok := workerStudies[name]; ok {
+			return s, nil
+		}
+		return nil, cluster.ErrUnknownStudy
+	}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	q, err := cluster.OpenQueue(ctx, js("coordinator"), "study-on-workers", cluster.QueueOptions{AckWait: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for i, name := range []string{"w1", "w2"} {
+		j := js(name)
+		go cluster.Work(wctx, j, "study-on-workers", cluster.WorkerOptions{Concurrency: 2 + i, Name: name}, cluster.EvalHandler(lookup))
+	}
+
+	locals, remotes := load(), load()
+	for k := range locals {
+		local, remote := locals[k], remotes[k]
+		want, err := local.Opt.Optimize(ctx, local.Problem, local.Budget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := optimizer.Conclude(ctx, local.Problem, want); err != nil {
+			t.Fatal(err)
+		}
+		p := *remote.Problem
+		p.Evaluator = &cluster.Evaluator{Queue: q, Study: remote.Name, Local: remote.Evaluator}
+		got, err := remote.Opt.Optimize(ctx, &p, remote.Budget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := optimizer.Conclude(ctx, &p, got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Trials) != len(want.Trials) || len(want.Trials) < 10 {
+			t.Fatalf("%d trials on the workers, %d locally", len(got.Trials), len(want.Trials))
+		}
+		for i := range want.Trials {
+			g, w := got.Trials[i], want.Trials[i]
+			if g.Number != w.Number || g.State != w.State || g.Value != w.Value || g.Calls != w.Calls ||
+				g.Tokens != w.Tokens || g.Cost != w.Cost || !reflect.DeepEqual(g.Params, w.Params) || !reflect.DeepEqual(g.Agents, w.Agents) ||
+				string(g.Data) != string(w.Data) {
+				t.Fatalf("%s: trial %d on the workers:\n%+v\nlocally:\n%+v", local.Name, i, g, w)
+			}
+		}
+		if got.Test.Mean != want.Test.Mean || got.Baseline.Mean != want.Baseline.Mean {
+			t.Errorf("test %v (baseline %v) on the workers, %v (%v) locally", got.Test.Mean, got.Baseline.Mean, want.Test.Mean, want.Baseline.Mean)
+		}
+	}
+	st, err := q.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PerWorker["w1"] == 0 || st.PerWorker["w2"] == 0 || st.Failed != 0 {
+		t.Errorf("queue stats %+v: want both workers used, no failure", st)
+	}
+}
