@@ -68,7 +68,7 @@ type Output struct {
 	Cached  bool
 	Latency time.Duration
 	// Unparsed reports that Text did not follow the answer format
-	// (prompt.FollowsFormat): a model that ignores it. Run sets it when it
+	// (prompt.ReadAnswer): a model that ignores it. Run sets it when it
 	// parses Text itself.
 	Unparsed bool
 	// Retries counts the model's failed attempts before this reply
@@ -154,10 +154,10 @@ func (a *lmAgent) Act(ctx context.Context, in Input) (Output, error) {
 	if err != nil {
 		return Output{Messages: msgs}, err
 	}
-	ans, conf, ok := prompt.ParseAnswer(resp.Text)
-	if !ok {
+	ans, conf, formatted := prompt.ReadAnswer(resp.Text)
+	if ans == "" {
 		conf = 0
 	}
 	return Output{Text: resp.Text, Answer: ans, Confidence: conf, Usage: resp.Usage, Cost: resp.Cost, Cached: resp.Cached,
-		Latency: resp.Latency, Messages: msgs, Unparsed: !ok || !prompt.FollowsFormat(resp.Text), Retries: resp.Retries}, nil
+		Latency: resp.Latency, Messages: msgs, Unparsed: !formatted, Retries: resp.Retries}, nil
 }

@@ -446,11 +446,11 @@ func (t *Team) call(ctx context.Context, i int, in *Input, res *Result) (Output,
 		return out, &CallError{Agent: t.ids[i], Round: in.Round, Err: err}
 	}
 	if out.Answer == "" && out.Text != "" {
-		var ok bool
-		if out.Answer, out.Confidence, ok = prompt.ParseAnswer(out.Text); !ok {
+		var formatted bool
+		if out.Answer, out.Confidence, formatted = prompt.ReadAnswer(out.Text); out.Answer == "" {
 			out.Confidence = 0
 		}
-		out.Unparsed = !ok || !prompt.FollowsFormat(out.Text)
+		out.Unparsed = !formatted
 	}
 	if !(out.Confidence >= 0) { // also NaN
 		out.Confidence = 0

@@ -664,6 +664,15 @@ func FormatAnswer(answer string, confidence float64) string {
 // non-empty line); the confidence is after "Confidence:" (else 0.5),
 // clamped to [0, 1]. ok is false when the reply is empty.
 func ParseAnswer(text string) (answer string, confidence float64, ok bool) {
+	answer, confidence, _ = ReadAnswer(text)
+	return answer, confidence, answer != ""
+}
+
+// ReadAnswer is ParseAnswer, and reports whether the reply follows the
+// answer format: an "Answer:" field with a value. A reply that does not
+// still gives an answer (its last line); the team counts such replies
+// (team.Output.Unparsed) so a model that ignores the format shows.
+func ReadAnswer(text string) (answer string, confidence float64, formatted bool) {
 	confidence = 0.5
 	if i := strings.LastIndex(text, "Confidence:"); i >= 0 {
 		v := strings.TrimSpace(firstLine(text[i+len("Confidence:"):]))
@@ -673,23 +682,13 @@ func ParseAnswer(text string) (answer string, confidence float64, ok bool) {
 	}
 	if i := strings.LastIndex(text, "Answer:"); i >= 0 {
 		answer = strings.TrimSpace(firstLine(text[i+len("Answer:"):]))
-	} else {
-		t := strings.TrimSpace(text)
-		if j := strings.LastIndexByte(t, '\n'); j >= 0 {
-			t = strings.TrimSpace(t[j+1:])
-		}
-		answer = t
+		return answer, confidence, answer != ""
 	}
-	return answer, confidence, answer != ""
-}
-
-// FollowsFormat reports whether a TaskAnswer reply follows the answer
-// format: an "Answer:" field with a value. ParseAnswer still reads an
-// answer from a reply that does not (its last line); the team counts such
-// replies (team.Output.Unparsed) so a model that ignores the format shows.
-func FollowsFormat(text string) bool {
-	i := strings.LastIndex(text, "Answer:")
-	return i >= 0 && strings.TrimSpace(firstLine(text[i+len("Answer:"):])) != ""
+	t := strings.TrimSpace(text)
+	if j := strings.LastIndexByte(t, '\n'); j >= 0 {
+		t = strings.TrimSpace(t[j+1:])
+	}
+	return t, confidence, false
 }
 
 // ParseField returns the text after "Name:" on its line, for the replies of

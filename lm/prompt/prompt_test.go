@@ -367,7 +367,7 @@ func TestRoundTripShortTexts(t *testing.T) {
 	}
 }
 
-func TestFollowsFormat(t *testing.T) {
+func TestReadAnswerFormatted(t *testing.T) {
 	for text, want := range map[string]bool{
 		FormatAnswer("42", 0.9):         true,
 		"Reasoning: add.\nAnswer: 42\n": true,
@@ -376,8 +376,8 @@ func TestFollowsFormat(t *testing.T) {
 		"":                              false,
 		"Answer: first\nthen more text\nAnswer: 7": true,
 	} {
-		if got := FollowsFormat(text); got != want {
-			t.Errorf("FollowsFormat(%q) = %v, want %v", text, got, want)
+		if _, _, got := ReadAnswer(text); got != want {
+			t.Errorf("ReadAnswer(%q) formatted = %v, want %v", text, got, want)
 		}
 	}
 }
