@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 
+	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/lm/sim"
 	"github.com/mabeam/mabeam/store"
 )
@@ -68,7 +68,7 @@ func Calibrate(ctx context.Context, s *store.Store, o CalibrateOptions) (*Calibr
 		return nil, err
 	}
 	res := &CalibrateResult{}
-	prices := map[string]sim.Price{}
+	prices := map[string]lm.Price{}
 	seen := map[[32]byte]bool{}
 	var recs []sim.Record
 	for _, st := range studies {
@@ -145,38 +145,22 @@ func callKey(c *store.Call) [32]byte {
 	return k
 }
 
-// configPrices adds to prices the price of each model name of a study's
-// stored config (its lm.models, priced by lm.prices), for the openai
-// backend; a sim study's models keep their profiles' prices.
-func configPrices(config []byte, prices map[string]sim.Price) error {
+// configPrices adds to prices the price of each model name a study's
+// stored config can use under backend openai (Config.ModelComponents'
+// names, priced by the server model each stands for); a sim study's models
+// keep their profiles' prices.
+func configPrices(config []byte, prices map[string]lm.Price) error {
 	if len(config) == 0 {
 		return nil
 	}
-	var c struct {
-		LM struct {
-			Backend string                        `json:"backend"`
-			Models  map[string]string             `json:"models"`
-			Prices  map[string]map[string]float64 `json:"prices"`
-		} `json:"lm"`
-	}
-	if err := json.Unmarshal(config, &c); err != nil {
+	l, err := studyLM(config)
+	if err != nil || l.Backend != "openai" {
 		return err
 	}
-	if c.LM.Backend != "openai" {
-		return nil
-	}
-	price := func(server string) (sim.Price, bool) {
-		p, ok := c.LM.Prices[server]
-		return sim.Price{Prompt: p["prompt"], Completion: p["completion"]}, ok
-	}
-	for name := range c.LM.Prices {
-		if p, ok := price(name); ok {
-			prices[name] = p
-		}
-	}
-	for name, server := range c.LM.Models {
-		if p, ok := price(server); ok {
-			prices[name] = p
+	c := &Config{LM: l}
+	for _, m := range c.ModelComponents() {
+		if p, ok := l.Prices[c.ServerModel(m.Name)]; ok {
+			prices[m.Name] = p
 		}
 	}
 	return nil

@@ -90,7 +90,7 @@ type LMConfig struct {
 	// Prices are USD per million prompt and completion tokens by server
 	// model name; every model the team can use needs one (0 for a local
 	// server), so that cost budgets and comparisons mean something.
-	Prices map[string]Price
+	Prices map[string]lm.Price
 	// Concurrency bounds the requests in flight, shared by every study of
 	// a run (0: 16); RequestsPerMinute and TokensPerMinute are token
 	// buckets over them (0: no limit). Timeout bounds one attempt (0: 60s)
@@ -104,11 +104,6 @@ type LMConfig struct {
 	// Backoff is the wait before the first retry, doubled (with jitter)
 	// for each next one up to 30 s; 0 means 500 ms.
 	Backoff time.Duration
-}
-
-// Price is what a server model costs, in US dollars per million tokens.
-type Price struct {
-	Prompt, Completion float64
 }
 
 // DefaultAPIKeyEnv is the environment variable the openai backend reads
@@ -152,10 +147,6 @@ func (c *Config) APIKeyEnv() string {
 	return c.LM.APIKeyEnv
 }
 
-// DefaultConcurrency is the openai backend's requests in flight when
-// lm.concurrency is not given.
-const DefaultConcurrency = 16
-
 // EvalWorkers is the examples evaluated at once: workers, else one per
 // core under sim, and under openai as many as the requests in flight
 // (lm.concurrency), since the calls wait on the network.
@@ -166,7 +157,7 @@ func (c *Config) EvalWorkers() int {
 	case c.Backend() == "openai" && c.LM.Concurrency > 0:
 		return c.LM.Concurrency
 	case c.Backend() == "openai":
-		return DefaultConcurrency
+		return openai.DefaultConcurrency
 	}
 	return 0
 }
@@ -322,10 +313,6 @@ func (c *Config) NewModel() (lm.Model, error) {
 		}
 		return sim.New(&sim.Options{Seed: c.LM.Seed, Profiles: ps}), nil
 	case "openai":
-		prices := map[string]openai.Price{}
-		for n, p := range c.LM.Prices {
-			prices[n] = openai.Price{Prompt: p.Prompt, Completion: p.Completion}
-		}
 		retries := 0 // the client's default
 		if r := c.LM.MaxRetries; r != nil {
 			retries = *r
@@ -334,7 +321,7 @@ func (c *Config) NewModel() (lm.Model, error) {
 			}
 		}
 		m, err := openai.New(&openai.Options{
-			BaseURL: c.LM.BaseURL, APIKey: os.Getenv(c.APIKeyEnv()), Models: c.LM.Models, Prices: prices,
+			BaseURL: c.LM.BaseURL, APIKey: os.Getenv(c.APIKeyEnv()), Models: c.LM.Models, Prices: c.LM.Prices,
 			Concurrency: c.LM.Concurrency, RequestsPerMinute: c.LM.RequestsPerMinute, TokensPerMinute: c.LM.TokensPerMinute,
 			Timeout: c.LM.Timeout, MaxRetries: retries, MinBackoff: c.LM.Backoff,
 		})
@@ -375,14 +362,14 @@ func (c *Config) ProfilesPath() string {
 // model each stands for. A profiles file that cannot be read gives the
 // built-in profiles only (Validate reports the file).
 func (c *Config) ModelComponents() []space.Component {
-	blend := func(p Price) float64 { return math.Round((3*p.Prompt+p.Completion)/4*1e6) / 1e6 }
+	blend := func(p lm.Price) float64 { return math.Round((3*p.Prompt+p.Completion)/4*1e6) / 1e6 }
 	switch c.Backend() {
 	case "sim":
 		ps, _ := c.simProfiles()
 		m := sim.New(&sim.Options{Profiles: ps})
 		var out []space.Component
 		for _, p := range m.Profiles() {
-			out = append(out, space.Component{Name: p.Name, Cost: blend(Price{p.PromptPrice, p.CompletionPrice})})
+			out = append(out, space.Component{Name: p.Name, Cost: blend(lm.Price{Prompt: p.PromptPrice, Completion: p.CompletionPrice})})
 		}
 		return out
 	case "openai":

@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/space"
 )
 
@@ -102,6 +103,31 @@ func decode(data []byte, file string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// studyLM reads the lm section of a study's stored config (Study.Config's
+// canonical JSON) with the config decoder. A sim study's section holds what
+// the decoder does not read (the profiles file's hash), so only an openai
+// section's problems are errors.
+func studyLM(config []byte) (LMConfig, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(config, &doc); err != nil {
+		return LMConfig{}, err
+	}
+	c := &Config{LM: LMConfig{Backend: "sim"}}
+	d := &decoder{file: "the stored config", lines: map[string]int{}}
+	if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
+		m := doc.Content[0].Content
+		for i := 0; i+1 < len(m); i += 2 {
+			if m[i].Value == "lm" {
+				d.lm(c, m[i+1])
+			}
+		}
+	}
+	if err := d.errs.err(); err != nil && c.Backend() == "openai" {
+		return LMConfig{}, err
+	}
+	return c.LM, nil
 }
 
 // syntaxError turns a YAML parser error into a *ConfigError with its line.
@@ -675,7 +701,7 @@ func (d *decoder) lm(c *Config, n *yaml.Node) {
 					continue
 				}
 				d.require(ks, d.resolve(m.val, pp), pp, "prompt", "completion")
-				var pr Price
+				var pr lm.Price
 				for _, k := range ks {
 					v, _ := d.number(k.val, join(pp, k.name))
 					if k.name == "prompt" {
@@ -685,7 +711,7 @@ func (d *decoder) lm(c *Config, n *yaml.Node) {
 					}
 				}
 				if c.LM.Prices == nil {
-					c.LM.Prices = map[string]Price{}
+					c.LM.Prices = map[string]lm.Price{}
 				}
 				c.LM.Prices[m.name] = pr
 			}

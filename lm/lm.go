@@ -40,6 +40,17 @@ type Usage struct {
 	CompletionTokens int
 }
 
+// Price is what a model costs, in US dollars per million prompt and
+// completion tokens.
+type Price struct {
+	Prompt, Completion float64
+}
+
+// Cost is the price of usage u.
+func (p Price) Cost(u Usage) float64 {
+	return (float64(u.PromptTokens)*p.Prompt + float64(u.CompletionTokens)*p.Completion) / 1e6
+}
+
 // Total is prompt plus completion tokens.
 func (u Usage) Total() int { return u.PromptTokens + u.CompletionTokens }
 

@@ -37,11 +37,6 @@ const (
 // from TokensPerMinute.
 const reserveCompletion = 256
 
-// Price is what a server model costs, in US dollars per million tokens.
-type Price struct {
-	Prompt, Completion float64
-}
-
 // Options configures a Client. Only BaseURL is required; every other zero
 // value is the default.
 type Options struct {
@@ -55,7 +50,7 @@ type Options struct {
 	// it is sent as it is. Nil maps nothing.
 	Models map[string]string
 	// Prices are by server model name; a model without one costs 0.
-	Prices map[string]Price
+	Prices map[string]lm.Price
 	// Concurrency is the requests in flight at once; 0 means 16.
 	Concurrency int
 	// RequestsPerMinute and TokensPerMinute are the rates of two token
@@ -112,7 +107,7 @@ type Client struct {
 	identity   string
 	key        secret // only to cut it out of servers' messages
 	models     map[string]string
-	prices     map[string]Price
+	prices     map[string]lm.Price
 	sem        chan struct{} // a slot per request in flight
 	reqs, toks *rate.Limiter // nil: no limit
 	timeout    time.Duration
@@ -181,7 +176,7 @@ func New(opts *Options) (*Client, error) {
 		}
 		models[team] = srv
 	}
-	prices := make(map[string]Price, len(o.Prices))
+	prices := make(map[string]lm.Price, len(o.Prices))
 	for m, p := range o.Prices {
 		if !(p.Prompt >= 0) || !(p.Completion >= 0) || math.IsInf(p.Prompt+p.Completion, 0) {
 			return nil, fmt.Errorf("openai: Prices[%q] = %+v; want finite prices >= 0", m, p)
@@ -498,10 +493,7 @@ func ctxError(model string, err error) error {
 func (c *Client) Cost(team string, u lm.Usage) float64 { return c.cost(c.serverModel(team), u) }
 
 // cost prices usage u of a server model.
-func (c *Client) cost(server string, u lm.Usage) float64 {
-	p := c.prices[server]
-	return (float64(u.PromptTokens)*p.Prompt + float64(u.CompletionTokens)*p.Completion) / 1e6
-}
+func (c *Client) cost(server string, u lm.Usage) float64 { return c.prices[server].Cost(u) }
 
 func (c *Client) responses(reply goopenai.ChatCompletionResponse, model string, prompt, n int, latency time.Duration, retries int) []lm.Response {
 	k := min(len(reply.Choices), n)

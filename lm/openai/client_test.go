@@ -78,7 +78,7 @@ func TestGenerate(t *testing.T) {
 	srv := server(t, openaitest.Options{Key: key, Models: []string{"srv-small"}, Latency: 30 * time.Millisecond})
 	c := client(t, srv.URL(), func(o *openai.Options) {
 		o.Models = map[string]string{"team-small": "srv-small"}
-		o.Prices = map[string]openai.Price{"srv-small": {Prompt: 1.5, Completion: 4}}
+		o.Prices = map[string]lm.Price{"srv-small": {Prompt: 1.5, Completion: 4}}
 	})
 	req := ask("team-small")
 	req.MaxTokens = 50
@@ -221,7 +221,7 @@ func TestNewOptions(t *testing.T) {
 		{openai.Options{BaseURL: "http://h/v1", Timeout: -1}, "Timeout"},
 		{openai.Options{BaseURL: "http://h/v1", MinBackoff: time.Minute}, "MinBackoff"},
 		{openai.Options{BaseURL: "http://h/v1", Models: map[string]string{"a": ""}}, "Models"},
-		{openai.Options{BaseURL: "http://h/v1", Prices: map[string]openai.Price{"m": {Prompt: -1}}}, "Prices"},
+		{openai.Options{BaseURL: "http://h/v1", Prices: map[string]lm.Price{"m": {Prompt: -1}}}, "Prices"},
 	} {
 		if _, err := openai.New(&tc.opts); err == nil || !strings.Contains(err.Error(), tc.field) {
 			t.Errorf("%+v: error %v does not name %s", tc.opts, err, tc.field)

@@ -85,7 +85,7 @@ func TestZeroTemperatureSent(t *testing.T) {
 }
 
 func TestUsageSplit(t *testing.T) {
-	c, err := New(&Options{BaseURL: "http://h/v1", Prices: map[string]Price{"m": {Prompt: 2, Completion: 3}}})
+	c, err := New(&Options{BaseURL: "http://h/v1", Prices: map[string]lm.Price{"m": {Prompt: 2, Completion: 3}}})
 	if err != nil {
 		t.Fatal(err)
 	}

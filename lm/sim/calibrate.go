@@ -42,9 +42,6 @@ type Record struct {
 	Latency                        time.Duration
 }
 
-// Price is what a model costs, in US dollars per million tokens.
-type Price struct{ Prompt, Completion float64 }
-
 // CalibrateOptions configures Calibrate. The zero value (and nil) is the
 // default.
 type CalibrateOptions struct {
@@ -53,7 +50,7 @@ type CalibrateOptions struct {
 	Source string
 	// Prices are the models' prices; a model missing here keeps its base
 	// profile's.
-	Prices map[string]Price
+	Prices map[string]lm.Price
 	// SkillPrior and SlopePrior are the standard deviations of the normal
 	// priors that pull each family's Skill and Hardness slope toward the
 	// base profile's, so that a family with few records stays near it: a

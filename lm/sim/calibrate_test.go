@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/lm/prompt"
 	"github.com/mabeam/mabeam/lm/sim"
 )
@@ -79,7 +80,7 @@ func TestCalibrateRecovers(t *testing.T) {
 	records := simRecords(t, m, "sim-medium", 3000, 101)
 	fit, held := sim.SplitHeldOut(records, 0.3, 1)
 	start := time.Now()
-	c, err := sim.Calibrate(fit, nil, &sim.CalibrateOptions{Source: "a hidden sim-medium", Prices: map[string]sim.Price{"sim-medium": {Prompt: 0.15, Completion: 0.6}}})
+	c, err := sim.Calibrate(fit, nil, &sim.CalibrateOptions{Source: "a hidden sim-medium", Prices: map[string]lm.Price{"sim-medium": {Prompt: 0.15, Completion: 0.6}}})
 	if err != nil {
 		t.Fatal(err)
 	}
