@@ -178,7 +178,7 @@ func (m *Model) Generate(ctx context.Context, req lm.Request) (lm.Response, erro
 	resp := lm.Response{
 		Text:  text,
 		Usage: usage,
-		Cost:  (float64(usage.PromptTokens)*pr.PromptPrice + float64(usage.CompletionTokens)*pr.CompletionPrice) / 1e6,
+		Cost:  lm.Price{Prompt: pr.PromptPrice, Completion: pr.CompletionPrice}.Cost(usage),
 		Latency: pr.Latency + time.Duration(usage.PromptTokens)*pr.PromptTokenLatency +
 			time.Duration(usage.CompletionTokens)*pr.CompletionTokenLatency,
 	}
