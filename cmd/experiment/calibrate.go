@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/mabeam/mabeam/experiments"
@@ -40,8 +39,8 @@ func newCalibrateCmd() *cobra.Command {
 			if !(heldOut > 0 && heldOut < 1) {
 				return usagef("--held-out %g: want a share of the questions between 0 and 1, e.g. 0.3", heldOut)
 			}
-			if fi, err := os.Stat(out); err == nil && fi.IsDir() {
-				return usagef("--out %s is a directory; give a file name such as %s", out, filepath.Join(out, "profiles.yaml"))
+			if err := checkOut(out, "profiles.yaml", true); err != nil {
+				return err
 			}
 			ctx, stop := signalContext()
 			defer stop()

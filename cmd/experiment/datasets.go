@@ -87,7 +87,7 @@ func newDatasetsExportCmd() *cobra.Command {
 				return usagef("--out is required (a file path, or - for stdout)")
 			}
 			if out != "-" {
-				if err := checkOut(out, force); err != nil {
+				if err := checkOut(out, "examples.jsonl", force); err != nil {
 					return err
 				}
 			}
@@ -125,17 +125,17 @@ func checkN(n int) error {
 	return nil
 }
 
-// checkOut refuses an output path before anything is generated or
-// written: a directory, a file in a directory that does not exist, or an
-// existing file without force.
-func checkOut(out string, force bool) error {
+// checkOut refuses an output file path before anything is generated or
+// written: a directory (example names a file to suggest in it), a file in
+// a directory that does not exist, or an existing file without replace.
+func checkOut(out, example string, replace bool) error {
 	fi, err := os.Stat(out)
 	switch {
 	case err == nil && fi.IsDir():
-		return usagef("--out %s is a directory; give a file path, e.g. %s", out, filepath.Join(out, "examples.jsonl"))
+		return usagef("--out %s is a directory; give a file path, e.g. %s", out, filepath.Join(out, example))
 	case err == nil && !fi.Mode().IsRegular():
 		return usagef("--out %s is not a regular file", out)
-	case err == nil && !force:
+	case err == nil && !replace:
 		return usagef("--out %s exists; pass --force to replace it", out)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return err

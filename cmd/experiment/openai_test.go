@@ -512,6 +512,9 @@ func TestCalibrateFromRealRun(t *testing.T) {
 	if code, _, stderr := cli(t, "run", simCfg, "--db", filepath.Join(dir, "stand-in.db"), "--no-analysis"); code != 0 {
 		t.Fatalf("a sim run on the fitted profiles exited %d: %s", code, stderr)
 	}
+	if code, _, stderr := cli(t, "calibrate", "--db", db, "--out", filepath.Join(dir, "no", "p.yaml")); code != 2 || !strings.Contains(stderr, "does not exist") {
+		t.Errorf("calibrate into a missing directory: exit %d, %s", code, stderr)
+	}
 	if code, _, stderr := cli(t, "calibrate", "--db", filepath.Join(dir, "stand-in.db"), "--out", out); code != 2 || !strings.Contains(stderr, "no recorded calls") {
 		t.Errorf("calibrate on a store without calls: exit %d, %s", code, stderr)
 	}

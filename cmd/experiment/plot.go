@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -125,11 +124,8 @@ func newReportCmd() *cobra.Command {
 			if out == "" {
 				return usagef("--out is required (the HTML file to write)")
 			}
-			if fi, err := os.Stat(out); err == nil && fi.IsDir() {
-				return usagef("--out %s is a directory; give a file name, e.g. %s", out, filepath.Join(out, "report.html"))
-			}
-			if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
-				return usagef("--out %s: directory %s does not exist", out, filepath.Dir(out))
+			if err := checkOut(out, "report.html", true); err != nil {
+				return err
 			}
 			ctx, stop := signalContext()
 			defer stop()
