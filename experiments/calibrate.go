@@ -2,8 +2,6 @@ package experiments
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -69,7 +67,7 @@ func Calibrate(ctx context.Context, s *store.Store, o CalibrateOptions) (*Calibr
 	}
 	res := &CalibrateResult{}
 	prices := map[string]lm.Price{}
-	seen := map[[32]byte]bool{}
+	seen := map[callKey]bool{}
 	var recs []sim.Record
 	for _, st := range studies {
 		calls, _, err := s.Calls(ctx, st.ID)
@@ -86,7 +84,7 @@ func Calibrate(ctx context.Context, s *store.Store, o CalibrateOptions) (*Calibr
 		for i := range calls {
 			c := &calls[i]
 			res.Calls++
-			k := callKey(c)
+			k := keyOf(c)
 			if seen[k] {
 				res.Duplicates++
 				continue
@@ -121,28 +119,12 @@ func Calibrate(ctx context.Context, s *store.Store, o CalibrateOptions) (*Calibr
 	return res, nil
 }
 
-// callKey identifies a call by its request and reply.
-func callKey(c *store.Call) [32]byte {
-	h := sha256.New()
-	var n [8]byte
-	str := func(s string) {
-		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	str(c.Model)
-	for _, m := range c.Messages {
-		str(m.Role)
-		str(m.Content)
-	}
-	binary.LittleEndian.PutUint64(n[:], math.Float64bits(c.Temperature))
-	h.Write(n[:])
-	binary.LittleEndian.PutUint64(n[:], uint64(c.MaxTokens))
-	h.Write(n[:])
-	str(c.Output)
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
+// callKey identifies a call by its request (lm.Key) and its reply.
+type callKey struct{ request, reply string }
+
+func keyOf(c *store.Call) callKey {
+	req := lm.Request{Model: c.Model, Messages: c.Messages, Temperature: c.Temperature, MaxTokens: c.MaxTokens}
+	return callKey{lm.Key("", req), c.Output}
 }
 
 // configPrices adds to prices the price of each model name a study's
@@ -164,4 +146,67 @@ func configPrices(config []byte, prices map[string]lm.Price) error {
 		}
 	}
 	return nil
+}
+
+// CalibrateDoc is `experiment calibrate --json`'s document: the counts,
+// the fit and its check, by model and family. A figure that is not known
+// (a standard error of a single question) is null.
+type CalibrateDoc struct {
+	ProfilesFile string           `json:"profiles_file"`
+	Studies      int              `json:"studies"`
+	Calls        int              `json:"calls"`
+	Duplicates   int              `json:"duplicates"`
+	Fit          int              `json:"fit_calls"`
+	Held         int              `json:"held_out_calls"`
+	Skipped      sim.Skipped      `json:"skipped"`
+	Families     []FamilyFitDoc   `json:"families"`
+	Models       []sim.ModelFit   `json:"models"`
+	HeldOut      []FamilyCheckDoc `json:"held_out"`
+}
+
+// FamilyFitDoc is a sim.FamilyFit in CalibrateDoc.
+type FamilyFitDoc struct {
+	Model      string    `json:"model"`
+	Family     string    `json:"family"`
+	N          int       `json:"n"`
+	Questions  int       `json:"questions"`
+	Accuracy   jsonFloat `json:"accuracy"`
+	AccuracySE jsonFloat `json:"accuracy_se"`
+	Base       jsonFloat `json:"base"`
+	Fitted     jsonFloat `json:"fitted"`
+	Skill      jsonFloat `json:"skill"`
+	SkillSE    jsonFloat `json:"skill_se"`
+	Slope      jsonFloat `json:"slope"`
+	SlopeSE    jsonFloat `json:"slope_se"`
+}
+
+// FamilyCheckDoc is a sim.FamilyCheck in CalibrateDoc.
+type FamilyCheckDoc struct {
+	Model     string    `json:"model"`
+	Family    string    `json:"family"`
+	N         int       `json:"n"`
+	Questions int       `json:"questions"`
+	Accuracy  jsonFloat `json:"accuracy"`
+	Lo        jsonFloat `json:"lo"`
+	Hi        jsonFloat `json:"hi"`
+	Fitted    jsonFloat `json:"fitted"`
+	Base      jsonFloat `json:"base"`
+	Diff      jsonFloat `json:"diff"`
+	DiffSE    jsonFloat `json:"diff_se"`
+}
+
+// Doc is r as CalibrateDoc, naming the profiles file written.
+func (r *CalibrateResult) Doc(profilesFile string) CalibrateDoc {
+	d := CalibrateDoc{ProfilesFile: profilesFile, Studies: r.Studies, Calls: r.Calls, Duplicates: r.Duplicates,
+		Fit: r.Fit, Held: r.Held, Skipped: r.Skipped, Models: r.Models}
+	for _, f := range r.Families {
+		d.Families = append(d.Families, FamilyFitDoc{f.Model, f.Family, f.N, f.Questions, jsonFloat(f.Accuracy),
+			jsonFloat(f.AccuracySE), jsonFloat(f.Base), jsonFloat(f.Fitted), jsonFloat(f.Skill), jsonFloat(f.SkillSE),
+			jsonFloat(f.Slope), jsonFloat(f.SlopeSE)})
+	}
+	for _, c := range r.Checks {
+		d.HeldOut = append(d.HeldOut, FamilyCheckDoc{c.Model, c.Family, c.N, c.Questions, jsonFloat(c.Accuracy),
+			jsonFloat(c.Lo), jsonFloat(c.Hi), jsonFloat(c.Fitted), jsonFloat(c.Base), jsonFloat(c.Diff), jsonFloat(c.DiffSE)})
+	}
+	return d
 }

@@ -62,7 +62,7 @@ func newCalibrateCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(c.OutOrStdout(), calibrateJSON(res, out))
+				return writeJSON(c.OutOrStdout(), res.Doc(out))
 			}
 			w := c.OutOrStdout()
 			fmt.Fprintf(w, "fitted %d calls of %d studies (%d repeats left out; skipped: %+v); checked on %d held-out calls\n",
@@ -88,13 +88,4 @@ func newCalibrateCmd() *cobra.Command {
 	f.Uint64Var(&seed, "seed", 1, "seed of the held-out split")
 	f.BoolVar(&asJSON, "json", false, "print the fit and its check as one JSON document")
 	return c
-}
-
-// calibrateJSON is calibrate's --json document.
-func calibrateJSON(res *experiments.CalibrateResult, out string) map[string]any {
-	return map[string]any{
-		"profiles_file": out, "studies": res.Studies, "calls": res.Calls, "duplicates": res.Duplicates,
-		"fit_calls": res.Fit, "held_out_calls": res.Held, "skipped": res.Skipped,
-		"families": res.Families, "models": res.Models, "held_out": res.Checks,
-	}
 }

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/experiments"
 	"github.com/mabeam/mabeam/internal/openaitest"
 	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/lm/prompt"
@@ -107,19 +108,7 @@ func TestCalibrationFigure(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%s: calibrate exited %d: %s", w.name, code, stderr)
 		}
-		var res struct {
-			Fit      int `json:"fit_calls"`
-			Families []struct {
-				Model, Family                      string
-				N, Questions                       int
-				Accuracy, Fitted, Base, AccuracySE float64
-			} `json:"families"`
-			HeldOut []struct {
-				Model, Family                  string
-				N, Questions                   int
-				Accuracy, Fitted, Base, DiffSE float64
-			} `json:"held_out"`
-		}
+		var res experiments.CalibrateDoc
 		if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 			t.Fatal(err)
 		}
@@ -130,8 +119,8 @@ func TestCalibrationFigure(t *testing.T) {
 		t.Logf("| model | family | held-out questions (calls) | real | fitted | fitted − real [se] | built-in |")
 		var worst float64
 		for _, h := range res.HeldOut {
-			d := h.Fitted - h.Accuracy
-			worst = max(worst, math.Abs(d)/h.DiffSE)
+			d := float64(h.Fitted - h.Accuracy)
+			worst = max(worst, math.Abs(d)/float64(h.DiffSE))
 			t.Logf("| %s | %s | %d (%d) | %.3f | %.3f | %+.3f [%.3f] | %.3f |", h.Model, h.Family, h.Questions, h.N, h.Accuracy, h.Fitted, d, h.DiffSE, h.Base)
 		}
 		t.Logf("%s: largest |fitted − real| is %.2f standard errors", w.name, worst)

@@ -463,16 +463,12 @@ func TestCalibrateFromRealRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("calibrate exited %d: %s", code, stderr)
 	}
-	var res struct {
-		Fit     int `json:"fit_calls"`
-		HeldOut []struct {
-			Model, Family                  string
-			N, Questions                   int
-			Accuracy, Fitted, Base, DiffSE float64
-		} `json:"held_out"`
-	}
+	var res experiments.CalibrateDoc
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("calibrate --json: %v\n%s", err, stdout)
+	}
+	if res.Duplicates == 0 || res.Fit+res.Held+res.Duplicates != res.Calls {
+		t.Errorf("%d calls: %d fitted, %d held out, %d repeats left out; want repeats, and the three to add up", res.Calls, res.Fit, res.Held, res.Duplicates)
 	}
 	found := false
 	for _, h := range res.HeldOut {
@@ -481,7 +477,7 @@ func TestCalibrateFromRealRun(t *testing.T) {
 			t.Errorf("%s %s: %d held-out questions; want at least 60", h.Model, h.Family, h.Questions)
 			continue
 		}
-		if d := math.Abs(h.Fitted - h.Accuracy); d > 3*h.DiffSE {
+		if d := math.Abs(float64(h.Fitted - h.Accuracy)); d > 3*float64(h.DiffSE) {
 			t.Errorf("%s %s: fitted %.3f vs real %.3f on %d held-out questions: more than 3 standard errors (%.3f) apart", h.Model, h.Family, h.Fitted, h.Accuracy, h.Questions, h.DiffSE)
 		}
 		if h.Model == "sim-small" {
