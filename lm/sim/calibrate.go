@@ -634,10 +634,10 @@ func mean(xs []float64) float64 {
 // Calibrate would skip. Its intervals are by question: the calls of one
 // question (its samples, temperatures, agents) are not independent draws.
 func (c *Calibration) Check(records []Record) []FamilyCheck {
-	type question struct{ n, score, diff float64 }
 	type acc struct {
 		n, score, fitted, base float64
-		qs                     map[string]*question
+		// By question: calls and summed score; calls and summed P − score.
+		qs, diffs map[string][2]float64
 	}
 	rows := map[[2]string]*acc{}
 	var sk Skipped
@@ -655,7 +655,7 @@ func (c *Calibration) Check(records []Record) []FamilyCheck {
 		k := [2]string{r.Model, call.q.Family}
 		a := rows[k]
 		if a == nil {
-			a = &acc{qs: map[string]*question{}}
+			a = &acc{qs: map[string][2]float64{}, diffs: map[string][2]float64{}}
 			rows[k] = a
 		}
 		p := call.explain(paramsOf(call.pr, call.q)).P
@@ -664,14 +664,9 @@ func (c *Calibration) Check(records []Record) []FamilyCheck {
 		a.fitted += p
 		a.base += eb.P
 		qk := questionOf(r.Messages)
-		q := a.qs[qk]
-		if q == nil {
-			q = &question{}
-			a.qs[qk] = q
-		}
-		q.n++
-		q.score += r.Score
-		q.diff += p - r.Score
+		q, d := a.qs[qk], a.diffs[qk]
+		a.qs[qk] = [2]float64{q[0] + 1, q[1] + r.Score}
+		a.diffs[qk] = [2]float64{d[0] + 1, d[1] + p - r.Score}
 	}
 	keys := slices.SortedFunc(maps.Keys(rows), func(a, b [2]string) int {
 		return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1]))
@@ -681,28 +676,16 @@ func (c *Calibration) Check(records []Record) []FamilyCheck {
 		a := rows[k]
 		fc := FamilyCheck{Model: k[0], Family: k[1], N: int(a.n), Questions: len(a.qs), Accuracy: a.score / a.n, Fitted: a.fitted / a.n, Base: a.base / a.n}
 		fc.Diff = fc.Fitted - fc.Accuracy
-		// Cluster-robust standard errors over the questions.
-		var vAcc, vDiff float64
-		for _, q := range a.qs {
-			vAcc += (q.score - q.n*fc.Accuracy) * (q.score - q.n*fc.Accuracy)
-			vDiff += (q.diff - q.n*fc.Diff) * (q.diff - q.n*fc.Diff)
-		}
-		nq := float64(len(a.qs))
-		adj := 1.0
-		if nq > 1 {
-			adj = nq / (nq - 1)
-		}
-		se := math.Sqrt(vAcc*adj) / a.n
 		fitSE := 0.0
 		for _, f := range c.Families {
 			if f.Model == fc.Model && f.Family == fc.Family {
 				fitSE = f.AccuracySE
 			}
 		}
-		fc.DiffSE = math.Hypot(math.Sqrt(vDiff*adj)/a.n, fitSE)
-		if len(a.qs) < 2 {
+		// Cluster-robust standard errors over the questions (NaN for one).
+		fc.DiffSE = math.Hypot(clusterSE(a.diffs, fc.Diff, a.n), fitSE)
+		if se := clusterSE(a.qs, fc.Accuracy, a.n); math.IsNaN(se) {
 			fc.Lo, fc.Hi = wilson(fc.Accuracy, a.n)
-			fc.DiffSE = math.NaN()
 		} else {
 			fc.Lo, fc.Hi = max(fc.Accuracy-z975*se, 0), min(fc.Accuracy+z975*se, 1)
 		}
@@ -713,8 +696,9 @@ func (c *Calibration) Check(records []Record) []FamilyCheck {
 
 const z975 = 1.959963984540054
 
-// clusterSE is the standard error, by question, of the mean score mean of
-// n records grouped as qs (calls and summed score by question).
+// clusterSE is the standard error, by question, of the mean mean of n
+// records grouped as qs (calls and summed value by question); NaN for
+// fewer than two questions.
 func clusterSE(qs map[string][2]float64, mean, n float64) float64 {
 	if len(qs) < 2 {
 		return math.NaN()
