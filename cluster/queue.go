@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +63,14 @@ type QueueOptions struct {
 	// Replicas is the streams' replication factor in a NATS cluster; 0
 	// means 1.
 	Replicas int
+	// Group names the jobs this queue submits and the only results it
+	// reads: a run's coordinator reads its own results, not every result
+	// the queue's other runs left in the stream. "" is a group too.
+	Group string
+	// KeepResults is how long the results stream keeps a result, so a
+	// coordinator that restarts within it finds its jobs done; 0 means
+	// seven days. (The coordinator's store keeps what it has read.)
+	KeepResults time.Duration
 	// Logger receives what the queue cannot return (an unreadable result);
 	// nil means slog.Default().
 	Logger *slog.Logger
@@ -71,6 +81,7 @@ type QueueOptions struct {
 type Queue struct {
 	js     jetstream.JetStream
 	name   string
+	group  string
 	jobs   jetstream.Stream
 	cons   jetstream.Consumer
 	reader jetstream.ConsumeContext
@@ -117,8 +128,21 @@ const consumerName = "workers"
 func jobsStream(name string) string    { return "MABEAM_JOBS_" + name }
 func resultsStream(name string) string { return "MABEAM_RESULTS_" + name }
 func jobsSubject(name string) string   { return "mabeam.queue." + name + ".jobs" }
-func resultsSubject(name string) string {
-	return "mabeam.queue." + name + ".results"
+func resultsSubject(name, group string) string {
+	return "mabeam.queue." + name + ".results." + groupToken(group)
+}
+
+// groupHeader carries a job's group (QueueOptions.Group) to its worker.
+const groupHeader = "Mabeam-Group"
+
+// groupToken is the subject token of a group: a hash, since a group name
+// may hold characters a subject cannot; "_" for no group.
+func groupToken(group string) string {
+	if group == "" {
+		return "_"
+	}
+	sum := sha256.Sum256([]byte(group))
+	return hex.EncodeToString(sum[:8])
 }
 
 // checkName reports whether name can name a queue: it is part of stream
@@ -155,7 +179,10 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 	if o.Replicas == 0 {
 		o.Replicas = 1
 	}
-	if o.AckWait < 0 || o.MaxDeliver < 0 || o.Duplicates < 0 || o.Replicas < 0 {
+	if o.KeepResults == 0 {
+		o.KeepResults = 7 * 24 * time.Hour
+	}
+	if o.AckWait < 0 || o.MaxDeliver < 0 || o.Duplicates < 0 || o.Replicas < 0 || o.KeepResults < 0 {
 		return nil, fmt.Errorf("cluster: queue %s: negative options %+v", name, o)
 	}
 	if o.Logger == nil {
@@ -179,14 +206,14 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 		return nil, fmt.Errorf("cluster: queue %s: the workers' consumer: %w", name, err)
 	}
 	res, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: resultsStream(name), Subjects: []string{resultsSubject(name)},
-		Storage: jetstream.FileStorage, Replicas: o.Replicas,
+		Name: resultsStream(name), Subjects: []string{"mabeam.queue." + name + ".results.*"},
+		Storage: jetstream.FileStorage, Replicas: o.Replicas, MaxAge: o.KeepResults,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: queue %s: the results stream: %w", name, err)
 	}
 	q := &Queue{
-		js: js, name: name, jobs: jobs, cons: cons, log: o.Logger,
+		js: js, name: name, group: o.Group, jobs: jobs, cons: cons, log: o.Logger,
 		results: map[string]Result{}, changed: make(chan struct{}), perWorker: map[string]int{},
 	}
 	// Subscribed before any job can be delivered its last time by this queue.
@@ -194,9 +221,12 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 	if err != nil {
 		return nil, fmt.Errorf("cluster: queue %s: subscribing to lost jobs: %w", name, err)
 	}
-	var last uint64 // the results to read before returning
-	if st := res.CachedInfo().State; st.Msgs > 0 {
-		last = st.LastSeq
+	var last uint64 // the group's results to read before returning
+	if m, err := res.GetLastMsgForSubject(ctx, resultsSubject(name, o.Group)); err == nil {
+		last = m.Sequence
+	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
+		q.lost.Unsubscribe()
+		return nil, fmt.Errorf("cluster: queue %s: its results: %w", name, err)
 	}
 	if err := q.startReader(ctx); err != nil {
 		q.lost.Unsubscribe()
@@ -211,7 +241,9 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 
 // startReader follows the results stream from its start.
 func (q *Queue) startReader(ctx context.Context) error {
-	c, err := q.js.OrderedConsumer(ctx, resultsStream(q.name), jetstream.OrderedConsumerConfig{})
+	c, err := q.js.OrderedConsumer(ctx, resultsStream(q.name), jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{resultsSubject(q.name, q.group)},
+	})
 	if err != nil {
 		return fmt.Errorf("cluster: queue %s: reading results: %w", q.name, err)
 	}
@@ -297,12 +329,15 @@ func (q *Queue) onLost(m *nats.Msg) {
 		q.log.Warn("cluster: reading a lost job", "queue", q.name, "seq", a.StreamSeq, "err", err)
 		return
 	}
+	if sm.Header.Get(groupHeader) != q.group {
+		return // another run's job: its coordinator reports it
+	}
 	r := Result{
 		ID:       sm.Header.Get(jetstream.MsgIDHeader),
 		Err:      fmt.Sprintf("cluster: job delivered %d times without a result (its workers stopped or lost contact)", a.Deliveries),
 		Attempts: a.Deliveries,
 	}
-	if err := publishResult(ctx, q.js, q.name, r); err != nil {
+	if err := publishResult(ctx, q.js, q.name, q.group, r); err != nil {
 		q.log.Warn("cluster: reporting a lost job", "queue", q.name, "job", r.ID, "err", err)
 		return
 	}
@@ -312,13 +347,13 @@ func (q *Queue) onLost(m *nats.Msg) {
 	}
 }
 
-// publishResult adds r to the results of the queue called name.
-func publishResult(ctx context.Context, js jetstream.JetStream, name string, r Result) error {
+// publishResult adds r to the results of group in the queue called name.
+func publishResult(ctx context.Context, js jetstream.JetStream, name, group string, r Result) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	_, err = js.Publish(ctx, resultsSubject(name), b, jetstream.WithExpectStream(resultsStream(name)))
+	_, err = js.Publish(ctx, resultsSubject(name, group), b, jetstream.WithExpectStream(resultsStream(name)))
 	return err
 }
 
@@ -341,8 +376,9 @@ func (q *Queue) Submit(ctx context.Context, j Job) error {
 	if done {
 		return nil
 	}
-	_, err := q.js.Publish(ctx, jobsSubject(q.name), j.Payload,
-		jetstream.WithMsgID(j.ID), jetstream.WithExpectStream(jobsStream(q.name)))
+	m := &nats.Msg{Subject: jobsSubject(q.name), Data: j.Payload, Header: nats.Header{}}
+	m.Header.Set(groupHeader, q.group)
+	_, err := q.js.PublishMsg(ctx, m, jetstream.WithMsgID(j.ID), jetstream.WithExpectStream(jobsStream(q.name)))
 	if err != nil {
 		return fmt.Errorf("cluster: queue %s: submitting job %s: %w", q.name, j.ID, err)
 	}

@@ -411,3 +411,35 @@ func ExampleOpenQueue() {
 	fmt.Println(string(res["a"].Payload), string(res["b"].Payload))
 	// Output: A B
 }
+
+// Two runs share a queue and its workers, each its own group: each reads
+// its own results only, also when it is reopened, so a coordinator does
+// not load every result the queue's other runs left.
+func TestQueueGroups(t *testing.T) {
+	qt := newQueueTest(t)
+	a := qt.open("test", QueueOptions{Group: "run-a"})
+	b := qt.open("test", QueueOptions{Group: "run-b/x y"}) // any text names a group
+	qt.work("test", WorkerOptions{Name: "w"}, echoJob)
+	submitJobs(t, a, Job{ID: "a1", Payload: []byte("1")}, Job{ID: "a2", Payload: []byte("2")})
+	submitJobs(t, b, Job{ID: "b1", Payload: []byte("3")})
+	if r := awaitResults(t, a, "a1", "a2"); string(r["a2"].Payload) != "done 2" {
+		t.Errorf("a2: %+v", r["a2"])
+	}
+	awaitResults(t, b, "b1")
+	for _, q := range []*Queue{a, b} {
+		want := map[*Queue]int{a: 2, b: 1}[q]
+		if s := eventuallyStats(t, q, "idle", queueIdle); s.Done != want {
+			t.Errorf("group %q: %d results read, want its %d", q.group, s.Done, want)
+		}
+	}
+	a.Close()
+	re := qt.open("test", QueueOptions{Group: "run-a"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if res, err := re.Await(ctx, []string{"a1", "a2"}); err != nil || len(res) != 2 {
+		t.Errorf("reopened group run-a: %d results, %v; want its 2 at once", len(res), err)
+	}
+	if res, _ := re.Await(ctx, []string{"b1"}); len(res) != 0 {
+		t.Errorf("reopened group run-a read run-b's result: %+v", res)
+	}
+}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/gob"
@@ -20,7 +21,10 @@ import (
 // examples named by id, with the evaluation's options. Its JSON is a job's
 // payload.
 type EvalJob struct {
-	Study    string                `json:"study"`
+	Study string `json:"study"`
+	// Config names the config the study is compiled from, for workers
+	// that compile it themselves (experiments.Bundle's id); "" for none.
+	Config   string                `json:"config,omitempty"`
 	Program  optimizer.Program     `json:"program"`
 	Examples []string              `json:"examples"`
 	Options  optimizer.EvalOptions `json:"options"`
@@ -43,7 +47,9 @@ func JobID(study string, payload []byte) string {
 type Evaluator struct {
 	Queue *Queue
 	Study string
-	Local *optimizer.TeamEvaluator
+	// Config is sent with each job (EvalJob.Config).
+	Config string
+	Local  *optimizer.TeamEvaluator
 }
 
 var _ optimizer.TeamProgramEvaluator = (*Evaluator)(nil)
@@ -66,7 +72,7 @@ func (e *Evaluator) Score(prediction, gold string) float64 { return e.Local.Scor
 // result. A job that failed on every try is an error with the worker's
 // reason (the optimizer records a failed trial).
 func (e *Evaluator) EvaluateProgram(ctx context.Context, p optimizer.Program, exs []datasets.Example, o optimizer.EvalOptions) (*evaluation.Report, error) {
-	job := EvalJob{Study: e.Study, Program: p, Options: o, Examples: make([]string, len(exs))}
+	job := EvalJob{Study: e.Study, Config: e.Config, Program: p, Options: o, Examples: make([]string, len(exs))}
 	for i := range exs {
 		job.Examples[i] = exs[i].ID
 	}
@@ -101,15 +107,15 @@ type Study struct {
 var ErrUnknownStudy = errors.New("cluster: unknown study")
 
 // EvalHandler returns the worker's handler of evaluation jobs: it finds the
-// job's study with lookup, runs the program on the named examples with the
+// job's study with lookup (by EvalJob.Study and Config), runs the program on the named examples with the
 // study's evaluator, and returns the report (EncodeReport).
-func EvalHandler(lookup func(study string) (*Study, error)) func(ctx context.Context, j Job) ([]byte, error) {
+func EvalHandler(lookup func(study, config string) (*Study, error)) func(ctx context.Context, j Job) ([]byte, error) {
 	return func(ctx context.Context, j Job) ([]byte, error) {
 		var job EvalJob
 		if err := json.Unmarshal(j.Payload, &job); err != nil {
 			return nil, fmt.Errorf("cluster: job %s: %w", j.ID, err)
 		}
-		st, err := lookup(job.Study)
+		st, err := lookup(job.Study, job.Config)
 		if err != nil {
 			return nil, err
 		}
@@ -129,11 +135,17 @@ func EvalHandler(lookup func(study string) (*Study, error)) func(ctx context.Con
 	}
 }
 
-// EncodeReport writes a report for a result's payload (gob: NaN figures,
-// such as an importance not measured, survive it).
+// EncodeReport writes a report for a result's payload: gob (NaN figures,
+// such as an importance not measured, survive it), gzipped, since a
+// report's per-example results and call records repeat themselves and a
+// NATS message is limited (max_payload, 1 MB by default).
 func EncodeReport(r *evaluation.Report) ([]byte, error) {
 	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(r); err != nil {
+	z, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	if err := gob.NewEncoder(z).Encode(r); err != nil {
+		return nil, fmt.Errorf("cluster: encoding a report: %w", err)
+	}
+	if err := z.Close(); err != nil {
 		return nil, fmt.Errorf("cluster: encoding a report: %w", err)
 	}
 	return b.Bytes(), nil
@@ -141,8 +153,12 @@ func EncodeReport(r *evaluation.Report) ([]byte, error) {
 
 // DecodeReport reads EncodeReport's payload.
 func DecodeReport(p []byte) (*evaluation.Report, error) {
+	z, err := gzip.NewReader(bytes.NewReader(p))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: decoding a report: %w", err)
+	}
 	var r evaluation.Report
-	if err := gob.NewDecoder(bytes.NewReader(p)).Decode(&r); err != nil {
+	if err := gob.NewDecoder(z).Decode(&r); err != nil {
 		return nil, fmt.Errorf("cluster: decoding a report: %w", err)
 	}
 	return &r, nil

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -222,7 +223,16 @@ func (w *worker) run(ctx context.Context, m jetstream.Msg, l lease) {
 	// The job is over: its report is not cut short by ctx's end.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportWait)
 	defer cancel()
-	if err := publishResult(rctx, w.js, w.name, r); err != nil {
+	group := m.Headers().Get(groupHeader)
+	err = publishResult(rctx, w.js, w.name, group, r)
+	if errors.Is(err, nats.ErrMaxPayload) {
+		// Too large to send, however often it runs: a failure, with why.
+		r.Err = fmt.Sprintf("cluster: the result (%d bytes) exceeds the NATS server's max_payload (%d bytes): raise max_payload in the server's configuration, or evaluate smaller batches",
+			len(r.Payload), w.js.Conn().MaxPayload())
+		r.Payload, herr = nil, errors.New(r.Err)
+		err = publishResult(rctx, w.js, w.name, group, r)
+	}
+	if err != nil {
 		// Not acknowledged: the job is delivered again after AckWait.
 		log.Warn("cluster: publishing a result", "job", j.ID, "err", err)
 		return

@@ -141,14 +141,17 @@ func (r *Runner) selfConsistency(ctx context.Context, st *Study, id int64, res *
 	// The model depends on the space and the validation split, which the
 	// optimizers of a dataset and seed share: chosen once for them.
 	key := st.Experiment + "\x00" + st.Dataset + "\x00" + strconv.FormatUint(st.Seed, 10)
+	r.singlesMu.Lock() // studies run in parallel (Runner.Parallel) choose it once
 	m, ok := r.singles[key]
 	if !ok {
 		var err error
 		m, err = BestSingleModel(ctx, st)
 		if errors.Is(err, ErrNoModel) {
+			r.singlesMu.Unlock()
 			return r.Store.Event(ctx, id, "baseline", "no self-consistency baseline: the team space names no model", nil)
 		}
 		if err != nil {
+			r.singlesMu.Unlock()
 			return fmt.Errorf("study %s: the single model: %w", st.Name, err)
 		}
 		if r.singles == nil {
@@ -156,6 +159,7 @@ func (r *Runner) selfConsistency(ctx context.Context, st *Study, id int64, res *
 		}
 		r.singles[key] = m
 	}
+	r.singlesMu.Unlock()
 	sc, err := SelfConsistency(ctx, st, res.Test, m)
 	if err != nil {
 		return fmt.Errorf("study %s: the self-consistency baseline: %w", st.Name, err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,7 +151,7 @@ func (c *Config) lmTree() omap {
 	m := omap{{"backend", "sim"}, {"seed", c.LM.Seed}}
 	if c.LM.Profiles != "" {
 		m.add("profiles", c.LM.Profiles)
-		if data, err := os.ReadFile(c.ProfilesPath()); err == nil {
+		if data, err := c.readFile(c.ProfilesPath()); err == nil {
 			sum := sha256.Sum256(data)
 			m.add("profiles_sha256", hex.EncodeToString(sum[:]))
 		}

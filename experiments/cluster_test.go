@@ -58,7 +58,7 @@ func TestStudyOnWorkers(t *testing.T) {
 		}
 		workerStudies[st.Name] = &cluster.Study{Evaluator: st.Evaluator, Examples: exs}
 	}
-	lookup := func(name string) (*cluster.Study, error) {
+	lookup := func(name, _ string) (*cluster.Study, error) {
 		if s, ok := workerStudies[name]; ok {
 			return s, nil
 		}

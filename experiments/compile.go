@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,7 +141,7 @@ func (c *Config) loadFile(di int) (loadedFile, error) {
 	ds := &c.Datasets[di]
 	p := index("datasets", di) + ".file"
 	path := c.DataPath(ds)
-	data, err := os.ReadFile(path)
+	data, err := c.readFile(path)
 	if err != nil {
 		return loadedFile{}, c.errorf(p, err, "cannot read %s: %v", path, err)
 	}

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"math"
@@ -49,6 +50,11 @@ type Config struct {
 	File string
 	// lines maps field paths to the YAML line they were read from.
 	lines map[string]int
+	// source is the YAML the config was parsed from (for Bundle).
+	source []byte
+	// files, when not nil, are the only files the config reads, by
+	// resolved path (a config parsed from a Bundle); nil reads the disk.
+	files map[string][]byte
 }
 
 // LMConfig selects the language-model backend: "sim", the surrogate
@@ -284,11 +290,16 @@ func Load(path string) (*Config, error) {
 // anchors relative dataset paths (its directory; "" means the current
 // directory). The error is a *ConfigError, or an ErrorList when there are
 // several problems; all match ErrInvalidConfig.
-func Parse(data []byte, file string) (*Config, error) {
+func Parse(data []byte, file string) (*Config, error) { return parse(data, file, nil) }
+
+// parse is Parse reading files from files instead of the disk when it is
+// not nil (ParseBundle).
+func parse(data []byte, file string, files map[string][]byte) (*Config, error) {
 	c, err := decode(data, file)
 	if err != nil {
 		return nil, err
 	}
+	c.source, c.files = data, files
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -338,7 +349,12 @@ func (c *Config) simProfiles() ([]sim.Profile, error) {
 	if c.LM.Profiles == "" {
 		return nil, nil
 	}
-	ps, err := sim.LoadProfiles(c.ProfilesPath())
+	path := c.ProfilesPath()
+	data, err := c.readFile(path)
+	var ps []sim.Profile
+	if err == nil {
+		ps, err = sim.ReadProfiles(bytes.NewReader(data), path)
+	}
 	if err != nil {
 		return nil, c.errorf("lm.profiles", err, "%v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mabeam/mabeam/evaluation"
@@ -79,7 +80,15 @@ type Runner struct {
 	// test; it costs about what the study did.
 	SingleAgent bool
 
-	singles map[string]SingleModel // the matched baselines' model by experiment, dataset and seed
+	// Parallel is how many studies run at once; 0 or 1 runs them one after
+	// another. A distributed run (`run --nats`) runs several, so the
+	// workers have several studies' evaluations to share. Each study's
+	// trials are what they are alone: only the order in which studies
+	// finish changes.
+	Parallel int
+
+	singlesMu sync.Mutex
+	singles   map[string]SingleModel // the matched baselines' model by experiment, dataset and seed
 }
 
 // MaxFailedInARow is how many trials in a row may fail (each recorded with
@@ -169,6 +178,9 @@ func (r *Runner) Run(ctx context.Context, studies []*Study) ([]Summary, error) {
 	if holder == "" {
 		holder = newHolder()
 	}
+	if r.Parallel > 1 && len(studies) > 1 {
+		return r.runParallel(ctx, studies, plans, holder)
+	}
 	var out []Summary
 	for i, st := range studies {
 		s, err := r.runStudy(ctx, st, plans[i], holder)
@@ -178,6 +190,108 @@ func (r *Runner) Run(ctx context.Context, studies []*Study) ([]Summary, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// runParallel runs up to r.Parallel studies at once. The first study to
+// fail stops the others (they are left interrupted, for --resume) and its
+// error is returned; the summaries are those of the studies that finished,
+// in the studies' order.
+func (r *Runner) runParallel(ctx context.Context, studies []*Study, plans []plan, holder string) ([]Summary, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer r.serialize()()
+	sums := make([]*Summary, len(studies))
+	var (
+		mu    sync.Mutex
+		first error // the first study's failure, or stop
+	)
+	// The others stop as a cancelled run does: interrupted, not failed.
+	stopped := fmt.Errorf("another study of the run ended: %w", context.Canceled)
+	sem := make(chan struct{}, r.Parallel)
+	var wg sync.WaitGroup
+	for i, st := range studies {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s, err := r.runStudy(ctx, st, plans[i], holder)
+			if err != nil {
+				mu.Lock()
+				if first == nil && context.Cause(ctx) != stopped {
+					first = err
+				}
+				mu.Unlock()
+				cancel(stopped)
+				return
+			}
+			sums[i] = &s
+		}()
+	}
+	wg.Wait()
+	var out []Summary
+	for _, s := range sums {
+		if s != nil {
+			out = append(out, *s)
+		}
+	}
+	if first == nil && ctx.Err() != nil { // the caller's context ended
+		first = ErrStopped
+	}
+	return out, first
+}
+
+// serialize makes the runner's Progress and Log safe for studies running
+// at once, until the returned function restores them.
+func (r *Runner) serialize() (restore func()) {
+	p, l := r.Progress, r.Log
+	var mu sync.Mutex
+	if p != nil {
+		r.Progress = &lockedProgress{mu: &mu, p: p}
+	}
+	if l != nil {
+		r.Log = &lockedWriter{mu: &mu, w: l}
+	}
+	return func() { r.Progress, r.Log = p, l }
+}
+
+type lockedProgress struct {
+	mu *sync.Mutex
+	p  Progress
+}
+
+func (l *lockedProgress) Start(study string, b optimizer.Budget, done int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.p.Start(study, b, done)
+}
+
+func (l *lockedProgress) Trial(study string, t optimizer.Trial, best float64, s optimizer.Spent) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.p.Trial(study, t, best, s)
+}
+
+func (l *lockedProgress) Finish(s Summary) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.p.Finish(s)
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // newHolder names this process for leases: host, pid and a random tag.

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -296,7 +295,7 @@ func (k *checker) datasets() {
 				k.fail(join(p, "format"), nil, "unknown format %q (known: %s)", ds.Format, strings.Join(datasets.Formats(), ", "))
 			}
 			path := c.DataPath(ds)
-			if st, err := os.Stat(path); err != nil {
+			if st, err := c.statFile(path); err != nil {
 				k.fail(join(p, "file"), err, "file %s does not exist or cannot be read (paths are relative to the config's directory %s)", path, c.dir())
 			} else if st.IsDir() {
 				k.fail(join(p, "file"), nil, "%s is a directory, not a JSONL file", path)
