@@ -54,8 +54,14 @@ type Options struct {
 	// Concurrency is the requests in flight at once; 0 means 16.
 	Concurrency int
 	// RequestsPerMinute and TokensPerMinute are the rates of two token
-	// buckets every request waits on; 0 means no limit.
+	// buckets every request waits on; 0 means no limit. With a Limiter
+	// they only describe the limits, which the Limiter enforces.
 	RequestsPerMinute, TokensPerMinute float64
+	// Limiter is what every attempt waits on before it is sent; nil means
+	// NewLocalLimiter(RequestsPerMinute, TokensPerMinute), this process's
+	// own buckets. A Limiter shared by the processes of a distributed run
+	// (cluster.NewLimiter) holds the whole run to one allowance.
+	Limiter Limiter
 	// Timeout bounds one attempt, from sending to the last byte of the
 	// reply; 0 means 60 s.
 	Timeout time.Duration
@@ -86,6 +92,55 @@ func (o Options) String() string {
 // GoString is String, for %#v.
 func (o Options) GoString() string { return "openai.Options" + o.String() }
 
+// Limiter spreads a client's requests over time under its limits.
+type Limiter interface {
+	// Wait blocks until one request of this many tokens may be sent under
+	// the limits, or returns an error (ctx's end, or a limit that leaves
+	// no time before ctx's deadline).
+	Wait(ctx context.Context, tokens int) error
+}
+
+// NewLocalLimiter returns a Limiter of two token buckets in this process,
+// requestsPerMinute and tokensPerMinute, each holding one second's worth
+// (at least 1); a rate of 0 means no limit. A request of more tokens than
+// its bucket holds waits for it in parts. It panics on a negative, NaN or
+// infinite rate.
+func NewLocalLimiter(requestsPerMinute, tokensPerMinute float64) Limiter {
+	return &localLimiter{reqs: bucket("requestsPerMinute", requestsPerMinute), toks: bucket("tokensPerMinute", tokensPerMinute)}
+}
+
+// bucket is a token bucket of perMinute, nil for 0.
+func bucket(name string, perMinute float64) *rate.Limiter {
+	if !(perMinute >= 0) || math.IsInf(perMinute, 0) {
+		panic(fmt.Sprintf("openai: NewLocalLimiter: %s %g is not a finite rate >= 0", name, perMinute))
+	}
+	if perMinute == 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(perMinute/60), max(1, int(perMinute/60)))
+}
+
+// localLimiter is NewLocalLimiter's Limiter.
+type localLimiter struct {
+	reqs, toks *rate.Limiter // nil: no limit
+}
+
+func (l *localLimiter) Wait(ctx context.Context, tokens int) error {
+	if l.reqs != nil {
+		if err := l.reqs.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	for n := tokens; l.toks != nil && n > 0; {
+		k := min(n, l.toks.Burst()) // a request larger than the bucket waits for it in parts
+		if err := l.toks.WaitN(ctx, k); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
 // Stats counts what a Client did.
 type Stats struct {
 	Calls        int64 // requests asked for, each with its retries
@@ -109,7 +164,7 @@ type Client struct {
 	models     map[string]string
 	prices     map[string]lm.Price
 	sem        chan struct{} // a slot per request in flight
-	reqs, toks *rate.Limiter // nil: no limit
+	limit      Limiter
 	timeout    time.Duration
 	maxRetries int
 	minBackoff time.Duration
@@ -129,6 +184,7 @@ var (
 	_ lm.Model      = (*Client)(nil)
 	_ lm.Sampler    = (*Client)(nil)
 	_ lm.Identifier = (*Client)(nil)
+	_ Limiter       = (*localLimiter)(nil)
 )
 
 // New returns a client for the server at opts.BaseURL. It checks the
@@ -204,12 +260,10 @@ func New(opts *Options) (*Client, error) {
 		minBackoff: o.MinBackoff,
 		maxBackoff: o.MaxBackoff,
 		rng:        rand.New(rand.NewPCG(o.Seed, 0x6261636b6f6666)),
+		limit:      o.Limiter,
 	}
-	if o.RequestsPerMinute > 0 {
-		c.reqs = rate.NewLimiter(rate.Limit(o.RequestsPerMinute/60), max(1, int(o.RequestsPerMinute/60)))
-	}
-	if o.TokensPerMinute > 0 {
-		c.toks = rate.NewLimiter(rate.Limit(o.TokensPerMinute/60), max(1, int(o.TokensPerMinute/60)))
+	if c.limit == nil {
+		c.limit = NewLocalLimiter(o.RequestsPerMinute, o.TokensPerMinute)
 	}
 	cfg := goopenai.DefaultConfig(o.APIKey)
 	cfg.BaseURL = base
@@ -437,22 +491,13 @@ func (c *Client) acquire(ctx context.Context, model string, tokens int) (time.Du
 	case <-ctx.Done():
 		return time.Since(start), ctxError(model, ctx.Err())
 	}
-	err := error(nil)
-	if c.reqs != nil {
-		err = c.reqs.Wait(ctx)
-	}
-	for n := tokens; err == nil && c.toks != nil && n > 0; {
-		k := min(n, c.toks.Burst()) // a request larger than the bucket waits for it in parts
-		err = c.toks.WaitN(ctx, k)
-		n -= k
-	}
-	if err != nil {
+	if err := c.limit.Wait(ctx, tokens); err != nil {
 		<-c.sem
 		if ctx.Err() != nil {
 			return time.Since(start), ctxError(model, ctx.Err())
 		}
 		return time.Since(start), &lm.Error{Kind: lm.ErrTimeout, Model: model,
-			Err: fmt.Errorf("the rate limit leaves no time before the call's deadline: %w", err)}
+			Err: fmt.Errorf("waiting on the rate limit: %w", err)}
 	}
 	return time.Since(start), nil
 }

@@ -13,7 +13,11 @@
 // the environment variable named by lm.api_key_env and passes it as
 // APIKey. The key is sent only in the Authorization header; it appears in
 // no error, Identity or String, and is cut out of any message a server
-// sends back. The package logs nothing.
+// sends back. Nor is Options.Limiter in the config: a distributed run
+// passes a Limiter its processes share (cluster.NewLimiter), so that the
+// per-minute limits hold for the run rather than for each process;
+// without one, the Client keeps its own buckets (NewLocalLimiter). The
+// package logs nothing.
 //
 // # Limits
 //
@@ -24,7 +28,9 @@
 // lm.EstimateTokens of its messages plus MaxTokens (256 when 0), times the
 // samples asked for. The buckets hold one second's worth, so a run starts
 // without a burst of a minute's requests (servers enforce per-minute limits
-// at a finer grain).
+// at a finer grain). An Options.Limiter, when set, does this waiting
+// instead: each attempt calls its Wait with the attempt's reserved tokens.
+// Concurrency is always the Client's own.
 //
 // # Retries
 //
