@@ -365,7 +365,9 @@ func (q *Queue) Close() {
 
 // Submit queues j, unless it has a result already or was submitted within
 // QueueOptions.Duplicates: submitting a job again (a coordinator that
-// restarts) does not run it again.
+// restarts) does not run it again. While JetStream cannot take it (no
+// leader, a lost quorum, no server), Submit waits, logging the pause and
+// the recovery, until ctx ends.
 func (q *Queue) Submit(ctx context.Context, j Job) error {
 	if j.ID == "" || strings.ContainsAny(j.ID, "\r\n") {
 		return fmt.Errorf("cluster: queue %s: job ID %q: empty or with a line break", q.name, j.ID)
@@ -378,11 +380,33 @@ func (q *Queue) Submit(ctx context.Context, j Job) error {
 	}
 	m := &nats.Msg{Subject: jobsSubject(q.name), Data: j.Payload, Header: nats.Header{}}
 	m.Header.Set(groupHeader, q.group)
-	_, err := q.js.PublishMsg(ctx, m, jetstream.WithMsgID(j.ID), jetstream.WithExpectStream(jobsStream(q.name)))
-	if err != nil {
-		return fmt.Errorf("cluster: queue %s: submitting job %s: %w", q.name, j.ID, err)
+	var since time.Time // when JetStream stopped taking jobs
+	wait := 25 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		_, err := q.js.PublishMsg(actx, m, jetstream.WithMsgID(j.ID), jetstream.WithExpectStream(jobsStream(q.name)))
+		cancel()
+		if err == nil {
+			if !since.IsZero() {
+				q.log.Info("cluster: JetStream takes jobs again; the run goes on", "queue", q.name, "paused", time.Since(since).Round(time.Millisecond))
+			}
+			return nil
+		}
+		if !transient(err) || ctx.Err() != nil {
+			return fmt.Errorf("cluster: queue %s: submitting job %s: %w", q.name, j.ID, err)
+		}
+		// No leader or no quorum (servers down): wait for the cluster, as
+		// long as ctx lets us; the job's ID keeps a resend from running twice.
+		if since.IsZero() {
+			since = time.Now()
+			q.log.Warn("cluster: JetStream cannot take jobs (no leader or no quorum: servers down?); the run pauses until it can", "queue", q.name, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
 	}
-	return nil
 }
 
 // Await waits for the results of the jobs ids and returns them by ID:

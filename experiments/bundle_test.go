@@ -2,14 +2,17 @@ package experiments
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/lm/sim"
 )
 
@@ -84,5 +87,34 @@ func TestBundle(t *testing.T) {
 	_, err = ParseBundle(b)
 	if !errors.Is(err, ErrInvalidConfig) || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "data.jsonl") {
 		t.Errorf("ParseBundle without the data file = %v, want a config error naming data.jsonl", err)
+	}
+}
+
+// lm.delay slows the surrogate model without changing a result, so not the
+// studies' config hash either; it is a sim setting.
+func TestDelay(t *testing.T) {
+	plain := mustStudies(t, mustParse(t, edited(nil), "d.yaml"))
+	c := mustParse(t, edited(map[int]string{3: "lm: {backend: sim, seed: 0, delay: 30ms}"}), "d.yaml")
+	slow := mustStudies(t, c)
+	if slow[0].ConfigHash != plain[0].ConfigHash {
+		t.Errorf("lm.delay changed the config hash")
+	}
+	m, err := c.NewModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := lm.Request{Model: "sim-small", Messages: []lm.Message{{Role: "user", Content: "What is 2 + 3?"}}}
+	start := time.Now()
+	got, err := m.Generate(context.Background(), req)
+	if took := time.Since(start); err != nil || took < 30*time.Millisecond {
+		t.Errorf("a call with lm.delay 30ms took %v (%v)", took, err)
+	}
+	want, _ := sim.New(nil).Generate(context.Background(), req)
+	if got.Text != want.Text || got.Latency != want.Latency {
+		t.Errorf("the delay changed the reply: %+v, want %+v", got, want)
+	}
+	_, err = Parse([]byte(edited(map[int]string{3: "lm: {backend: openai, base_url: 'http://127.0.0.1:1/v1', prices: {m: {prompt: 0, completion: 0}}, delay: 20ms}"})), "d.yaml")
+	if err == nil || !strings.Contains(err.Error(), "lm.delay is a setting of backend sim") {
+		t.Errorf("openai with lm.delay: %v", err)
 	}
 }

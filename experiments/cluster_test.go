@@ -4,12 +4,14 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mabeam/mabeam/cluster"
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/optimizer"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -116,5 +118,82 @@ func TestStudyOnWorkers(t *testing.T) {
 	}
 	if st.PerWorker["w1"] == 0 || st.PerWorker["w2"] == 0 || st.Failed != 0 {
 		t.Errorf("queue stats %+v: want both workers used, no failure", st)
+	}
+}
+
+// A run distributed over two workers (Distribute, Work: the workers compile
+// the config from the bundle the coordinator published) stores the trial
+// table a local run stores, studies in parallel.
+func TestDistributedRun(t *testing.T) {
+	ctx := context.Background()
+	srv, err := cluster.StartEmbedded(cluster.EmbeddedOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	connect := func(name string) *nats.Conn {
+		nc, err := cluster.Connect(srv.ClientURL(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	load := func() (*Config, []*Study) {
+		c, err := Load(filepath.Join("testdata", "plots.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sts, err := c.Studies(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, sts
+	}
+	local := openStore(t)
+	_, sts := load()
+	if _, err := (&Runner{Store: local}).Run(ctx, sts); err != nil {
+		t.Fatal(err)
+	}
+
+	wctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, name := range []string{"w1", "w2"} {
+		nc := connect(name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := Work(wctx, nc, WorkerOptions{Name: name, Concurrency: 2}); err != nil {
+				t.Errorf("worker %s: %v", name, err)
+			}
+		}()
+	}
+	defer func() { stop(); wg.Wait() }()
+	cfg, sts := load()
+	d, err := Distribute(ctx, connect("coordinator"), cfg, sts, ClusterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	dist := openStore(t)
+	if _, err := (&Runner{Store: dist, Parallel: 4}).Run(ctx, sts); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sts {
+		wrec, want := storedTrials(t, local, st.Name)
+		grec, got := storedTrials(t, dist, st.Name)
+		if diff := sameTrials(got, want); diff != "" || len(want) < 10 {
+			t.Errorf("%s: %d trials on the workers, %d locally: %s", st.Name, len(got), len(want), diff)
+		}
+		if *grec.Result.TestScore != *wrec.Result.TestScore {
+			t.Errorf("%s: test %v on the workers, %v locally", st.Name, *grec.Result.TestScore, *wrec.Result.TestScore)
+		}
+	}
+	s, err := d.Queue.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.PerWorker["w1"] == 0 || s.PerWorker["w2"] == 0 || s.Failed != 0 || s.Done < 40 {
+		t.Errorf("queue stats %+v: want both workers used, no failure", s)
 	}
 }

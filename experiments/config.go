@@ -72,6 +72,11 @@ type LMConfig struct {
 	// its profiles are added to the built-in ones, replacing those of the
 	// same name (sim only).
 	Profiles string
+	// Delay makes every call of the surrogate model sleep this long, a
+	// stand-in for a real model's latency when measuring parallel or
+	// distributed runs; it changes no result, so not the config's hash
+	// either (sim only).
+	Delay time.Duration
 	// Cache asks the runner to keep the model's responses in the store, so
 	// a repeated call is free and a finished study replays offline; nil
 	// means the backend's default: on for openai, off for sim (fast and
@@ -322,7 +327,7 @@ func (c *Config) NewModel() (lm.Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		return sim.New(&sim.Options{Seed: c.LM.Seed, Profiles: ps}), nil
+		return sim.New(&sim.Options{Seed: c.LM.Seed, Profiles: ps, Delay: c.LM.Delay}), nil
 	case "openai":
 		retries := 0 // the client's default
 		if r := c.LM.MaxRetries; r != nil {

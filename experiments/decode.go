@@ -22,7 +22,7 @@ import (
 // Keys of each mapping of the format, in the order the docs list them.
 var (
 	topKeys      = []string{"name", "description", "seeds", "lm", "datasets", "team", "baseline", "optimizers", "budget", "workers"}
-	lmKeys       = []string{"backend", "seed", "cache", "record_calls", "profiles", "base_url", "api_key_env", "models", "prices", "concurrency", "requests_per_minute", "tokens_per_minute", "timeout", "max_retries", "backoff"}
+	lmKeys       = []string{"backend", "seed", "cache", "record_calls", "profiles", "delay", "base_url", "api_key_env", "models", "prices", "concurrency", "requests_per_minute", "tokens_per_minute", "timeout", "max_retries", "backoff"}
 	priceKeys    = []string{"prompt", "completion"}
 	datasetKeys  = []string{"name", "family", "difficulty", "file", "format", "train", "val", "test", "metric", "seed"}
 	teamKeys     = []string{"agents", "topology", "rounds", "aggregation", "budget_allocation", "token_budget", "bid_reserve", "edges", "search_edges", "min_active", "max_active", "hub", "max_model_cost", "vars"}
@@ -678,6 +678,8 @@ func (d *decoder) lm(c *Config, n *yaml.Node) {
 			}
 		case "profiles":
 			c.LM.Profiles, _ = d.str(f.val, p)
+		case "delay":
+			c.LM.Delay = d.duration(f.val, p, "20ms")
 		case "base_url":
 			c.LM.BaseURL, _ = d.str(f.val, p)
 		case "api_key_env":

@@ -20,6 +20,9 @@
 //	  seed: 0                  #   sim: integer >= 0, default 0: the surrogate model's world
 //	  profiles: fitted.yaml    #   sim: optional profiles file (experiment calibrate writes one),
 //	                           #     relative to this file: added to the built-in profiles
+//	  delay: 20ms              #   sim: optional sleep per call, a stand-in for a real model's
+//	                           #     network time in benchmarks of parallel or distributed runs;
+//	                           #     it changes no result (nor the config's hash)
 //	  cache: false             #   bool: keep responses in the store (a repeat is free, a study
 //	                           #     replays offline); default false for sim, true for openai
 //	  record_calls: false      #   bool: keep every agent call in the store's calls table (what

@@ -216,6 +216,9 @@ func (k *checker) lm() {
 	if l.Profiles != "" {
 		k.fail("lm.profiles", nil, "lm.profiles is a setting of backend sim (a surrogate's profiles file); this config's backend is openai")
 	}
+	if l.Delay != 0 {
+		k.fail("lm.delay", nil, "lm.delay is a setting of backend sim (a simulated network time per call); this config's backend is openai")
+	}
 	if l.BaseURL == "" {
 		k.fail("lm", nil, "backend openai needs lm.base_url, the server's API root, e.g. https://api.openai.com/v1 or http://localhost:11434/v1 (Ollama)")
 	} else if u, err := url.Parse(l.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

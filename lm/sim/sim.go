@@ -29,6 +29,10 @@ type Options struct {
 	// returning early with an error if ctx ends first. By default it
 	// returns at once and only reports the latency.
 	SimulateLatency bool
+	// Delay makes every Generate sleep this long besides, the stand-in
+	// for a real model's network time in benchmarks of parallel and
+	// distributed runs; it changes no reply and no reported latency.
+	Delay time.Duration
 }
 
 // Cache bounds: entries are dropped all at once past these sizes.
@@ -42,6 +46,7 @@ type Model struct {
 	seed     uint64
 	identity string // Identity, fixed by New
 	sleep    bool
+	delay    time.Duration
 	profiles map[string]*profile // read-only after New
 	byIndex  []*profile          // profiles sorted by name; profile.index is the position
 
@@ -59,7 +64,7 @@ func New(opts *Options) *Model {
 	if opts == nil {
 		opts = &Options{}
 	}
-	m := &Model{seed: opts.Seed, sleep: opts.SimulateLatency, profiles: map[string]*profile{}}
+	m := &Model{seed: opts.Seed, sleep: opts.SimulateLatency, delay: opts.Delay, profiles: map[string]*profile{}}
 	m.systems.max = maxSystemEntries
 	m.questions.max = maxQuestionEntries
 	for _, ps := range [][]Profile{DefaultProfiles(), opts.Profiles} {
@@ -182,8 +187,12 @@ func (m *Model) Generate(ctx context.Context, req lm.Request) (lm.Response, erro
 		Latency: pr.Latency + time.Duration(usage.PromptTokens)*pr.PromptTokenLatency +
 			time.Duration(usage.CompletionTokens)*pr.CompletionTokenLatency,
 	}
-	if m.sleep && resp.Latency > 0 {
-		t := time.NewTimer(resp.Latency)
+	wait := m.delay
+	if m.sleep {
+		wait += resp.Latency
+	}
+	if wait > 0 {
+		t := time.NewTimer(wait)
 		defer t.Stop()
 		select {
 		case <-ctx.Done():

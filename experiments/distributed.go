@@ -1,0 +1,279 @@
+package experiments
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/mabeam/mabeam/cluster"
+	"github.com/mabeam/mabeam/datasets"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultQueue is the work queue of a distributed run and of its workers
+// unless told otherwise: one queue serves every run, each reading its own
+// results (its group, the experiment's name).
+const DefaultQueue = "mabeam"
+
+// configsBucket is the JetStream object store holding the runs' configs
+// (their Bundles) for the workers, by id.
+const configsBucket = "MABEAM_CONFIGS"
+
+// keepConfigs is how long a run's config stays in the store after the run
+// last published it (each run, and each resume, publishes it again).
+const keepConfigs = 7 * 24 * time.Hour
+
+// ClusterOptions configures the coordinator of a distributed run; the zero
+// value is the defaults.
+type ClusterOptions struct {
+	// Queue is the work queue; "" means DefaultQueue. Workers must pull
+	// from the same one.
+	Queue string
+	// Replicas is the replication factor of the queue's streams and the
+	// configs' store: 3 in a three-server cluster, 0 means 1.
+	Replicas int
+	// AckWait is how long a job may go without its worker's heartbeat
+	// before another gets it; 0 means 30s.
+	AckWait time.Duration
+	// MaxDeliver is how often a job is tried before its trial fails; 0
+	// means 3.
+	MaxDeliver int
+	// Logger receives the queue's notices (a pause while JetStream has no
+	// quorum); nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Distribution is a run whose evaluations go to workers: the studies given
+// to Distribute evaluate on the queue, and the coordinator keeps
+// everything else (the optimizers, the store).
+type Distribution struct {
+	// Queue is the run's side of the work queue (its Stats are the run's
+	// progress on the workers).
+	Queue *cluster.Queue
+	// ConfigID names the run's config in the configs' store, which the
+	// workers compile (EvalJob.Config).
+	ConfigID string
+}
+
+// manifest is what the configs' store holds for a run: the bundle, and the
+// config hash of each study, which a worker checks it compiles alike.
+type manifest struct {
+	Bundle  *Bundle           `json:"bundle"`
+	Studies map[string]string `json:"studies"`
+}
+
+// Distribute publishes the config of studies (all compiled from cfg) for
+// the workers and routes each study's evaluations through the work queue:
+// each evaluation becomes a job, answered by a worker (`experiment
+// worker`, Work) that compiles the same config. Trials, scores and costs
+// are those of a local run; analytics and baselines after a study, and an
+// optimizer's own model calls, stay on the coordinator. Close the
+// Distribution when the run is over.
+func Distribute(ctx context.Context, nc *nats.Conn, cfg *Config, studies []*Study, o ClusterOptions) (*Distribution, error) {
+	if o.Queue == "" {
+		o.Queue = DefaultQueue
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	b, err := cfg.Bundle()
+	if err != nil {
+		return nil, err
+	}
+	man := manifest{Bundle: b, Studies: map[string]string{}}
+	for _, st := range studies {
+		man.Studies[st.Name] = st.ConfigHash
+	}
+	data, err := json.Marshal(man)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: encoding the run's config: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	id := hex.EncodeToString(sum[:16])
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: JetStream: %w", err)
+	}
+	objs, err := configStore(ctx, js, o.Replicas)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := objs.PutBytes(ctx, id, data); err != nil {
+		return nil, fmt.Errorf("experiments: publishing the run's config to the workers: %w", err)
+	}
+	q, err := cluster.OpenQueue(ctx, js, o.Queue, cluster.QueueOptions{
+		Group: cfg.Name, Replicas: o.Replicas, AckWait: o.AckWait, MaxDeliver: o.MaxDeliver, Logger: o.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range studies {
+		st.Problem.Evaluator = &cluster.Evaluator{Queue: q, Study: st.Name, Config: id, Local: st.Evaluator}
+	}
+	return &Distribution{Queue: q, ConfigID: id}, nil
+}
+
+// Close stops reading the run's results.
+func (d *Distribution) Close() { d.Queue.Close() }
+
+// configStore creates or binds the configs' object store.
+func configStore(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.ObjectStore, error) {
+	objs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket: configsBucket, Description: "the configs of distributed runs, for their workers",
+		TTL: keepConfigs, Storage: jetstream.FileStorage, Replicas: replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("experiments: the configs' store %s: %w", configsBucket, err)
+	}
+	return objs, nil
+}
+
+// WorkerOptions configures a worker (Work); the zero value is the
+// defaults.
+type WorkerOptions struct {
+	// Queue is the work queue; "" means DefaultQueue.
+	Queue string
+	// Name names the worker in the queue's statistics; "" means host:pid.
+	Name string
+	// Concurrency is how many jobs (evaluations) run at once; 0 means
+	// DefaultWorkerConcurrency. Each evaluates its examples as its config
+	// says (workers, EvalWorkers).
+	Concurrency int
+	// Logger receives the worker's notices; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultWorkerConcurrency is a worker's jobs at once unless told otherwise.
+const DefaultWorkerConcurrency = 4
+
+// maxConfigs bounds the compiled configs a worker keeps.
+const maxConfigs = 8
+
+// Work runs a worker until ctx ends: it pulls evaluation jobs from the
+// queue, compiles each job's config from the configs' store (once per
+// config: the data travel with it, so the worker needs no files), runs
+// the evaluation with the config's model and returns the report. A worker
+// holds no state a run needs: it can join or leave at any time.
+func Work(ctx context.Context, nc *nats.Conn, o WorkerOptions) error {
+	if o.Queue == "" {
+		o.Queue = DefaultQueue
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultWorkerConcurrency
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("experiments: JetStream: %w", err)
+	}
+	w := &worker{js: js, nc: nc, configs: map[string]*compiledConfig{}}
+	return cluster.Work(ctx, js, o.Queue, cluster.WorkerOptions{Name: o.Name, Concurrency: o.Concurrency, Logger: o.Logger},
+		cluster.EvalHandler(w.lookup))
+}
+
+// worker compiles the configs of its jobs.
+type worker struct {
+	js jetstream.JetStream
+	nc *nats.Conn
+
+	mu      sync.Mutex
+	configs map[string]*compiledConfig
+	order   []string // ids, oldest first
+}
+
+// compiledConfig is one config's studies on a worker, compiled once.
+type compiledConfig struct {
+	once    sync.Once
+	studies map[string]*cluster.Study
+	err     error
+}
+
+func (w *worker) lookup(study, config string) (*cluster.Study, error) {
+	if config == "" {
+		return nil, fmt.Errorf("%w %s: its job names no config (not submitted by experiment run --nats?)", cluster.ErrUnknownStudy, study)
+	}
+	w.mu.Lock()
+	c, ok := w.configs[config]
+	if !ok {
+		c = &compiledConfig{}
+		w.configs[config] = c
+		w.order = append(w.order, config)
+		if len(w.order) > maxConfigs {
+			delete(w.configs, w.order[0])
+			w.order = w.order[1:]
+		}
+	}
+	w.mu.Unlock()
+	c.once.Do(func() { c.studies, c.err = w.compile(config) })
+	if c.err != nil {
+		return nil, c.err
+	}
+	st, ok := c.studies[study]
+	if !ok {
+		return nil, fmt.Errorf("%w %s: config %s has no such study", cluster.ErrUnknownStudy, study, config)
+	}
+	return st, nil
+}
+
+// compile reads config id from the configs' store and compiles its
+// studies, checking that each compiles to the coordinator's config hash.
+func (w *worker) compile(id string) (map[string]*cluster.Study, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	objs, err := w.js.ObjectStore(ctx, configsBucket)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: the configs' store %s: %w", configsBucket, err)
+	}
+	data, err := objs.GetBytes(ctx, id)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, fmt.Errorf("experiments: config %s is not in the configs' store (expired, or its run published none)", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("experiments: reading config %s: %w", id, err)
+	}
+	var man manifest
+	if err := json.Unmarshal(data, &man); err != nil || man.Bundle == nil {
+		return nil, fmt.Errorf("experiments: config %s is unreadable: %v", id, err)
+	}
+	cfg, err := ParseBundle(man.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: config %s: %w", id, err)
+	}
+	model, err := cfg.NewModel()
+	if err != nil {
+		return nil, fmt.Errorf("experiments: config %s: %w", id, err)
+	}
+	sts, err := cfg.Studies(model)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: config %s: %w", id, err)
+	}
+	out := map[string]*cluster.Study{}
+	for _, st := range sts {
+		want, ok := man.Studies[st.Name]
+		if !ok {
+			continue
+		}
+		if st.ConfigHash != want {
+			return nil, fmt.Errorf("experiments: config %s: this worker compiles study %s to config hash %s, its coordinator to %s: run one version of experiment on every machine", id, st.Name, st.ConfigHash, want)
+		}
+		out[st.Name] = &cluster.Study{Evaluator: st.Evaluator, Examples: examplesByID(st)}
+	}
+	return out, nil
+}
+
+// examplesByID indexes a study's examples.
+func examplesByID(st *Study) map[string]datasets.Example {
+	exs := map[string]datasets.Example{}
+	for _, split := range [][]datasets.Example{st.Problem.Train, st.Problem.Val, st.Problem.Test} {
+		for _, ex := range split {
+			exs[ex.ID] = ex
+		}
+	}
+	return exs
+}
