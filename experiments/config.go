@@ -320,7 +320,12 @@ func Backends() []string { return []string{"sim", "openai"} }
 // variable APIKeyEnv names. One model serves every study of a run, so its
 // concurrency and rate limits are shared. Studies uses it when given no
 // model.
-func (c *Config) NewModel() (lm.Model, error) {
+func (c *Config) NewModel() (lm.Model, error) { return c.NewLimitedModel(nil) }
+
+// NewLimitedModel is NewModel with an openai backend's requests and tokens
+// per minute enforced by limit (a distributed run's shared limit,
+// SharedLimiter) instead of the client's own buckets; nil is NewModel.
+func (c *Config) NewLimitedModel(limit openai.Limiter) (lm.Model, error) {
 	switch c.Backend() {
 	case "sim":
 		ps, err := c.simProfiles()
@@ -339,7 +344,7 @@ func (c *Config) NewModel() (lm.Model, error) {
 		m, err := openai.New(&openai.Options{
 			BaseURL: c.LM.BaseURL, APIKey: os.Getenv(c.APIKeyEnv()), Models: c.LM.Models, Prices: c.LM.Prices,
 			Concurrency: c.LM.Concurrency, RequestsPerMinute: c.LM.RequestsPerMinute, TokensPerMinute: c.LM.TokensPerMinute,
-			Timeout: c.LM.Timeout, MaxRetries: retries, MinBackoff: c.LM.Backoff,
+			Timeout: c.LM.Timeout, MaxRetries: retries, MinBackoff: c.LM.Backoff, Limiter: limit,
 		})
 		if err != nil {
 			return nil, c.errorf("lm", err, "%v", err)

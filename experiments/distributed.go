@@ -13,6 +13,8 @@ import (
 
 	"github.com/mabeam/mabeam/cluster"
 	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/lm"
+	"github.com/mabeam/mabeam/lm/openai"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -48,6 +50,10 @@ type ClusterOptions struct {
 	// Logger receives the queue's notices (a pause while JetStream has no
 	// quorum); nil means slog.Default().
 	Logger *slog.Logger
+	// Cache, if set, is the run's LM cache (the store), which the
+	// coordinator serves to the workers of a config with lm.cache on, so
+	// that a distributed run pays for a call once, as a local one does.
+	Cache lm.Cache
 }
 
 // Distribution is a run whose evaluations go to workers: the studies given
@@ -60,6 +66,8 @@ type Distribution struct {
 	// ConfigID names the run's config in the configs' store, which the
 	// workers compile (EvalJob.Config).
 	ConfigID string
+
+	cache *cluster.CacheServer // nil without ClusterOptions.Cache
 }
 
 // manifest is what the configs' store holds for a run: the bundle, and the
@@ -114,14 +122,33 @@ func Distribute(ctx context.Context, nc *nats.Conn, cfg *Config, studies []*Stud
 	if err != nil {
 		return nil, err
 	}
+	d := &Distribution{Queue: q, ConfigID: id}
+	if o.Cache != nil && cfg.LMCache() {
+		if d.cache, err = cluster.ServeCache(ctx, nc, cacheSubject(o.Queue, cfg.Name), o.Cache); err != nil {
+			q.Close()
+			return nil, err
+		}
+	}
 	for _, st := range studies {
 		st.Problem.Evaluator = &cluster.Evaluator{Queue: q, Study: st.Name, Config: id, Local: st.Evaluator}
 	}
-	return &Distribution{Queue: q, ConfigID: id}, nil
+	return d, nil
 }
 
-// Close stops reading the run's results.
-func (d *Distribution) Close() { d.Queue.Close() }
+// Close stops serving the run: its results and its cache.
+func (d *Distribution) Close() {
+	if d.cache != nil {
+		d.cache.Close()
+	}
+	d.Queue.Close()
+}
+
+// cacheSubject is where a run's coordinator serves its LM cache to the
+// workers: one subject per queue and experiment.
+func cacheSubject(queue, experiment string) string {
+	sum := sha256.Sum256([]byte(experiment))
+	return "mabeam.cache." + queue + "." + hex.EncodeToString(sum[:8])
+}
 
 // configStore creates or binds the configs' object store.
 func configStore(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.ObjectStore, error) {
@@ -133,6 +160,38 @@ func configStore(ctx context.Context, js jetstream.JetStream, replicas int) (jet
 		return nil, fmt.Errorf("experiments: the configs' store %s: %w", configsBucket, err)
 	}
 	return objs, nil
+}
+
+// limitsBucket is the key-value bucket of the shared rate limits.
+const limitsBucket = "MABEAM_LIMITS"
+
+// SharedLimiter returns the rate limit that every process of a
+// distributed run of cfg shares (cluster.Limiter), for NewLimitedModel:
+// lm.requests_per_minute and lm.tokens_per_minute hold for the run, not
+// for each worker. The limit belongs to the server (lm.base_url), so runs
+// at once against one server share it too. It is nil, with no error, when
+// the config sets no such limit.
+func SharedLimiter(ctx context.Context, nc *nats.Conn, cfg *Config, replicas int) (openai.Limiter, error) {
+	if cfg.Backend() != "openai" || cfg.LM.RequestsPerMinute == 0 && cfg.LM.TokensPerMinute == 0 {
+		return nil, nil
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: JetStream: %w", err)
+	}
+	if replicas == 0 {
+		replicas = 1
+	}
+	sh, err := cluster.OpenShared(ctx, js, limitsBucket, replicas)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: the shared rate limit: %w", err)
+	}
+	sum := sha256.Sum256([]byte(cfg.LM.BaseURL))
+	l, err := cluster.NewLimiter(sh, "server_"+hex.EncodeToString(sum[:8]), cfg.LM.RequestsPerMinute, cfg.LM.TokensPerMinute)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: the shared rate limit: %w", err)
+	}
+	return l, nil
 }
 
 // WorkerOptions configures a worker (Work); the zero value is the
@@ -148,6 +207,9 @@ type WorkerOptions struct {
 	Concurrency int
 	// Logger receives the worker's notices; nil means slog.Default().
 	Logger *slog.Logger
+	// OnJob, if set, is called after each job with its error (nil for a
+	// success); it must be safe for concurrent use.
+	OnJob func(id string, err error)
 }
 
 // DefaultWorkerConcurrency is a worker's jobs at once unless told otherwise.
@@ -172,15 +234,26 @@ func Work(ctx context.Context, nc *nats.Conn, o WorkerOptions) error {
 	if err != nil {
 		return fmt.Errorf("experiments: JetStream: %w", err)
 	}
-	w := &worker{js: js, nc: nc, configs: map[string]*compiledConfig{}}
-	return cluster.Work(ctx, js, o.Queue, cluster.WorkerOptions{Name: o.Name, Concurrency: o.Concurrency, Logger: o.Logger},
-		cluster.EvalHandler(w.lookup))
+	w := &worker{js: js, nc: nc, queue: o.Queue, configs: map[string]*compiledConfig{}}
+	handle := cluster.EvalHandler(w.lookup)
+	if o.OnJob != nil {
+		inner := handle
+		handle = func(ctx context.Context, j cluster.Job) ([]byte, error) {
+			out, err := inner(ctx, j)
+			if ctx.Err() == nil {
+				o.OnJob(j.ID, err)
+			}
+			return out, err
+		}
+	}
+	return cluster.Work(ctx, js, o.Queue, cluster.WorkerOptions{Name: o.Name, Concurrency: o.Concurrency, Logger: o.Logger}, handle)
 }
 
 // worker compiles the configs of its jobs.
 type worker struct {
-	js jetstream.JetStream
-	nc *nats.Conn
+	js    jetstream.JetStream
+	nc    *nats.Conn
+	queue string
 
 	mu      sync.Mutex
 	configs map[string]*compiledConfig
@@ -245,9 +318,18 @@ func (w *worker) compile(id string) (map[string]*cluster.Study, error) {
 	if err != nil {
 		return nil, fmt.Errorf("experiments: config %s: %w", id, err)
 	}
-	model, err := cfg.NewModel()
+	limit, err := SharedLimiter(ctx, w.nc, cfg, 0)
 	if err != nil {
 		return nil, fmt.Errorf("experiments: config %s: %w", id, err)
+	}
+	model, err := cfg.NewLimitedModel(limit)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: config %s: %w", id, err)
+	}
+	if cfg.LMCache() {
+		// The coordinator's cache: a call made by any worker, or by a
+		// run before, is paid once.
+		model = lm.Cached(model, cluster.NewRemoteCache(w.nc, cacheSubject(w.queue, cfg.Name), 0))
 	}
 	sts, err := cfg.Studies(model)
 	if err != nil {

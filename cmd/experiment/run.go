@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/mabeam/mabeam/experiments"
 	"github.com/mabeam/mabeam/lm"
@@ -22,6 +24,8 @@ func newRunCmd() *cobra.Command {
 		db, out, newExp string
 		resume, asJSON  bool
 		single, noAnal  bool
+		parallel        int
+		nf              natsFlags
 	)
 	c := &cobra.Command{
 		Use:   "run CONFIG",
@@ -61,6 +65,12 @@ func newRunCmd() *cobra.Command {
 					err = fmt.Errorf("%w before the run began; nothing was changed. Run again with: experiment run %s", experiments.ErrStopped, args[0])
 				}
 			}()
+			if err := nf.check(c); err != nil {
+				return err
+			}
+			if parallel < 0 {
+				return usagef("--parallel %d: want at least 1 (0: the default)", parallel)
+			}
 			cfg, err := experiments.Load(args[0])
 			if err != nil {
 				return err // an experiments.ErrInvalidConfig: exit 2
@@ -90,22 +100,68 @@ func newRunCmd() *cobra.Command {
 			} else if err := checkDBPath(db); err != nil {
 				return err
 			}
+			setModel := func(m lm.Model) {
+				for _, st := range studies {
+					st.Evaluator.Model = m
+					if st.Problem.Model != nil {
+						st.Problem.Model = m // the optimizer's own calls (SIMBA's, BEACON's proposals)
+					}
+				}
+			}
+			var nconn *natsConn
+			if nf.url != "" {
+				if nconn, err = connectNATS(nf.url, natsDir(db, cfg.Name), "coordinator "+cfg.Name, c.ErrOrStderr()); err != nil {
+					return err
+				}
+				defer nconn.close()
+				// The coordinator's own calls draw on the run's one rate limit.
+				limit, err := experiments.SharedLimiter(ctx, nconn.nc, cfg, nf.replicas)
+				if err != nil {
+					return err
+				}
+				if limit != nil {
+					if model, err = cfg.NewLimitedModel(limit); err != nil {
+						return err
+					}
+					setModel(model)
+				}
+			}
 			s, err := store.Open(ctx, db)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
 			if cfg.LMCache() {
-				cached := lm.Cached(model, s) // the cache lives in the store, open only now
-				for _, st := range studies {
-					st.Evaluator.Model = cached
-					if st.Problem.Model != nil {
-						st.Problem.Model = cached // the optimizer's own calls (SIMBA's, BEACON's proposals)
-					}
-				}
+				setModel(lm.Cached(model, s)) // the cache lives in the store, open only now
 			}
 
-			r := &experiments.Runner{Store: s, Resume: resume, Progress: newProgress(c.ErrOrStderr()), Log: c.ErrOrStderr(), SingleAgent: single, NoAnalysis: noAnal}
+			r := &experiments.Runner{Store: s, Resume: resume, Progress: newProgress(c.ErrOrStderr()), Log: c.ErrOrStderr(),
+				SingleAgent: single, NoAnalysis: noAnal, Parallel: parallel}
+			if nconn != nil {
+				log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+				d, err := experiments.Distribute(ctx, nconn.nc, cfg, studies, experiments.ClusterOptions{
+					Queue: nf.queue, Replicas: nf.replicas, AckWait: nf.ackWait, Logger: log, Cache: s,
+				})
+				if err != nil {
+					return err
+				}
+				defer d.Close()
+				if parallel == 0 {
+					parallel = min(len(studies), maxParallel) // the workers share several studies' jobs
+				}
+				r.Parallel = parallel
+				if nf.localWorkers > 0 {
+					stop, err := startLocalWorkers(ctx, nconn, nf.queue, nf.localWorkers, c.ErrOrStderr())
+					if err != nil {
+						return err
+					}
+					defer stop()
+				}
+				defer reportQueue(ctx, d.Queue, nf.queue, 10*time.Second, c.ErrOrStderr())()
+			}
+			if r.Parallel > 1 {
+				r.Progress = &lineProgress{w: c.ErrOrStderr(), every: 10 * time.Second} // bars of several studies would overwrite each other
+			}
 			sums, err := r.Run(ctx, studies)
 			if cfg.LMCache() {
 				// Whether the cache paid off is only known to this process.
@@ -169,6 +225,8 @@ func newRunCmd() *cobra.Command {
 	f.StringVar(&newExp, "new-experiment", "", "run the config under this experiment name (after a config change)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON document with a summary per study")
 	f.BoolVar(&noAnal, "no-analysis", false, "skip the team analytics and the matched baselines of each concluded study (every coalition of the test teams' agents is scored on test: costly with a real model)")
+	f.IntVar(&parallel, "parallel", 0, "studies run at once (default 1; with --nats, every study up to 16, so the workers share their jobs)")
+	nf.add(c)
 	f.BoolVar(&single, "single-agent", false, "also run each study's optimized single agent (the same optimizer and budget over one agent) as a baseline")
 	return c
 }
