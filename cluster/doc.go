@@ -2,8 +2,8 @@
 // JetStream: an embedded server for one machine (StartEmbedded), a work
 // queue of jobs with workers, shared variables in a replicated key-value
 // bucket, and coordination rounds between processes. `experiment run
-// --nats` and `experiment worker` are not wired to them yet (the cluster
-// issue is in progress).
+// --nats` and `experiment worker` are built on them (experiments.Distribute
+// and experiments.Work); docs/cluster.md says how to run a cluster.
 //
 // # Work queue
 //
@@ -29,6 +29,27 @@
 // answered once), and the report comes back from a worker running
 // EvalHandler with the same study's own evaluator; a study on workers
 // finds the trials it finds locally.
+//
+// # The LM cache on workers
+//
+// The coordinator owns the run's LM cache (an lm.Cache, e.g. the store)
+// and serves it with ServeCache on a subject; workers use a RemoteCache on
+// the same subject behind lm.Cached, so an answer paid for once, by any
+// process, is not paid for again, and a distributed run makes the model
+// calls a local one makes. Gets and puts are NATS requests on SUBJECT.get
+// and SUBJECT.put, answered concurrently (up to 64 at once) by one queue
+// group. The cache is an optimisation: a worker that finds no coordinator
+// (no responders, or no reply within its timeout) treats a get as a miss
+// and skips the put, counting both in Stats; an error of the coordinator's
+// cache is an error. Messages above the server's max payload are not sent,
+// and counted.
+//
+// # One rate limit
+//
+// Limiter is a requests- and tokens-per-minute limit whose state lives in
+// a Shared key, so every process of a run (the coordinator and each
+// worker's openai client, through openai.Options.Limiter) draws on one
+// allowance: a distributed run is limited as a local one is.
 //
 // # Shared variables and coordination
 //

@@ -29,6 +29,7 @@ type natsFlags struct {
 	replicas     int
 	localWorkers int
 	ackWait      time.Duration
+	reportEvery  time.Duration
 }
 
 func (n *natsFlags) add(c *cobra.Command) {
@@ -37,13 +38,14 @@ func (n *natsFlags) add(c *cobra.Command) {
 	f.StringVar(&n.queue, "queue", experiments.DefaultQueue, "with --nats: the work queue the workers pull from")
 	f.IntVar(&n.replicas, "replicas", 1, "with --nats: copies of the queue's streams (3 in a three-server cluster)")
 	f.IntVar(&n.localWorkers, "local-workers", -1, "with --nats: workers to run in this process (default 1 with --nats embedded, 0 otherwise)")
+	f.DurationVar(&n.reportEvery, "report-every", 10*time.Second, "with --nats: how often to print the queue's progress")
 	f.DurationVar(&n.ackWait, "ack-wait", 0, "with --nats: how long a job may go without its worker's heartbeat before another worker gets it (default 30s)")
 }
 
 // check refuses flags that make no sense together.
 func (n *natsFlags) check(c *cobra.Command) error {
 	if n.url == "" {
-		for _, name := range []string{"queue", "replicas", "local-workers", "ack-wait"} {
+		for _, name := range []string{"queue", "replicas", "local-workers", "ack-wait", "report-every"} {
 			if c.Flags().Changed(name) {
 				return usagef("--%s applies to a distributed run: add --nats URL (or --nats embedded)", name)
 			}
@@ -52,6 +54,9 @@ func (n *natsFlags) check(c *cobra.Command) error {
 	}
 	if n.replicas < 1 || n.replicas > 5 {
 		return usagef("--replicas %d: want 1 to 5", n.replicas)
+	}
+	if n.reportEvery <= 0 {
+		return usagef("--report-every %v: want a positive duration", n.reportEvery)
 	}
 	if n.ackWait < 0 {
 		return usagef("--ack-wait %v: want a positive duration", n.ackWait)
@@ -134,10 +139,21 @@ func reportQueue(ctx context.Context, q *cluster.Queue, queue string, period tim
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	last := ""
+	paused := false
 	print := func() {
-		s, err := q.Stats(context.WithoutCancel(ctx))
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		s, err := q.Stats(sctx)
 		if err != nil {
+			if !paused {
+				fmt.Fprintf(w, "queue %s: JetStream does not answer (%v; servers down?): the run pauses until it does\n", queue, err)
+				paused = true
+			}
 			return
+		}
+		if paused {
+			fmt.Fprintf(w, "queue %s: JetStream answers again; the run goes on\n", queue)
+			paused = false
 		}
 		line := queueLine(queue, s)
 		if line != last {

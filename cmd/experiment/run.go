@@ -157,7 +157,7 @@ func newRunCmd() *cobra.Command {
 					}
 					defer stop()
 				}
-				defer reportQueue(ctx, d.Queue, nf.queue, 10*time.Second, c.ErrOrStderr())()
+				defer reportQueue(ctx, d.Queue, nf.queue, nf.reportEvery, c.ErrOrStderr())()
 			}
 			if r.Parallel > 1 {
 				r.Progress = &lineProgress{w: c.ErrOrStderr(), every: 10 * time.Second} // bars of several studies would overwrite each other

@@ -1,0 +1,287 @@
+package main
+
+// The distributed path as a user drives it: `experiment run --nats` and
+// `experiment worker` processes behind an embedded NATS server or a
+// three-server JetStream cluster, losing a worker, servers or the
+// coordinator half-way; each run stores the trial table a local run does.
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mabeam/mabeam/cluster"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// clusterConfig is testdata/cluster.yaml: two studies of 30 trials.
+var clusterConfig = filepath.Join("testdata", "cluster.yaml")
+
+const clusterTrials = 60 // both studies' budgets
+
+// The local run of cluster.yaml, made once.
+var clusterRef struct {
+	once sync.Once
+	hash string
+	err  string
+}
+
+func clusterReference(t *testing.T) string {
+	t.Helper()
+	clusterRef.once.Do(func() {
+		db := filepath.Join(t.TempDir(), "local.db")
+		code, _, stderr := exe(t, "", "run", clusterConfig, "--db", db, "--no-analysis")
+		if code != 0 {
+			clusterRef.err = stderr
+			return
+		}
+		clusterRef.hash = trialHash(t, db)
+	})
+	if clusterRef.err != "" || clusterRef.hash == "" {
+		t.Fatalf("the local reference run failed: %s", clusterRef.err)
+	}
+	return clusterRef.hash
+}
+
+// proc is a CLI process the test started.
+type proc struct {
+	cmd    *exec.Cmd
+	done   chan struct{}
+	stderr *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writing and the test
+// reading.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start starts the CLI with args; the test's end kills it.
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	p := &proc{cmd: command(ctx, "", args...), done: make(chan struct{}), stderr: &syncBuffer{}}
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done); cancel() }()
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
+	return p
+}
+
+// wait waits for the process to end and returns its exit code.
+func (p *proc) wait(t *testing.T, what string) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(cliTimeout):
+		t.Fatalf("%s did not end: %s", what, p.stderr)
+		return -1
+	}
+}
+
+// completeTrials counts the complete trials in the store at db; 0 while
+// it does not exist yet.
+func completeTrials(db string) int {
+	conn, err := openRO(db)
+	if err != nil {
+		return 0
+	}
+	defer conn.Close()
+	var n int
+	if conn.QueryRow(`SELECT COUNT(*) FROM trials WHERE state = 'complete'`).Scan(&n) != nil {
+		return 0
+	}
+	return n
+}
+
+// awaitTrials waits until the store holds n complete trials; the run must
+// not end first.
+func awaitTrials(t *testing.T, run *proc, db string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(cliTimeout)
+	for completeTrials(db) < n {
+		select {
+		case <-run.done:
+			t.Fatalf("the run ended (exit %d) before %d trials: %s", run.cmd.ProcessState.ExitCode(), n, run.stderr)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d trials after %v: %s", n, cliTimeout, run.stderr)
+		}
+	}
+}
+
+var redeliveredPattern = regexp.MustCompile(`queue mabeam: .* done \((\d+) redelivered, (\d+) failed\)`)
+
+// lastQueueLine returns the redelivered and failed counts of the last
+// queue line a coordinator printed.
+func lastQueueLine(t *testing.T, stderr string) (redelivered, failed int) {
+	t.Helper()
+	m := redeliveredPattern.FindAllStringSubmatch(stderr, -1)
+	if m == nil {
+		t.Fatalf("the coordinator printed no queue line: %s", stderr)
+	}
+	last := m[len(m)-1]
+	r, _ := strconv.Atoi(last[1])
+	f, _ := strconv.Atoi(last[2])
+	return r, f
+}
+
+func embeddedServer(t *testing.T) string {
+	t.Helper()
+	srv, err := cluster.StartEmbedded(cluster.EmbeddedOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv.ClientURL()
+}
+
+// A worker process killed mid-job: its job goes to the other worker, and
+// the run stores every trial once, the local run's table.
+func TestClusterWorkerKilled(t *testing.T) {
+	want := clusterReference(t)
+	url := embeddedServer(t)
+	w1 := start(t, "worker", "--nats", url, "--name", "w1", "--concurrency", "2")
+	db := filepath.Join(t.TempDir(), "dist.db")
+	run := start(t, "run", clusterConfig, "--db", db, "--nats", url, "--ack-wait", "1s", "--no-analysis")
+	awaitTrials(t, run, db, clusterTrials/4)
+	// w1 is the only worker: a job delivered and not acknowledged is its.
+	nc, err := cluster.Connect(url, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(context.Background(), "MABEAM_JOBS_mabeam", "workers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ci, err := cons.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ci.NumAckPending > 0 {
+			break
+		}
+	}
+	if err := w1.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	start(t, "worker", "--nats", url, "--name", "w2", "--concurrency", "2")
+	if code := run.wait(t, "the run"); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, run.stderr)
+	}
+	if got := trialHash(t, db); got != want {
+		t.Errorf("the trials on workers differ from the local run's: %s", run.stderr)
+	}
+	redelivered, failed := lastQueueLine(t, run.stderr.String())
+	if redelivered == 0 || failed != 0 {
+		t.Errorf("%d jobs redelivered, %d failed; want the killed worker's job redelivered, none failed: %s", redelivered, failed, run.stderr)
+	}
+}
+
+// A coordinator killed mid-run: run --resume --nats continues without
+// repeating a finished trial, to the local run's table.
+func TestClusterCoordinatorKilled(t *testing.T) {
+	want := clusterReference(t)
+	url := embeddedServer(t)
+	start(t, "worker", "--nats", url, "--name", "w1", "--concurrency", "4")
+	db := filepath.Join(t.TempDir(), "dist.db")
+	run := start(t, "run", clusterConfig, "--db", db, "--nats", url, "--no-analysis")
+	awaitTrials(t, run, db, clusterTrials/3)
+	if err := run.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	run.wait(t, "the killed run")
+	code, _, stderr := exe(t, "", "run", clusterConfig, "--db", db, "--nats", url, "--no-analysis", "--resume")
+	if code != 0 {
+		t.Fatalf("run --resume: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "resuming after") {
+		t.Errorf("--resume did not say where it resumed: %s", stderr)
+	}
+	if got := trialHash(t, db); got != want {
+		t.Errorf("the resumed distributed run's trials differ from the local run's: %s", stderr)
+	}
+}
+
+// A three-server JetStream cluster: with one server stopped the run goes
+// on, and the server rejoins; with two stopped it pauses, saying so, and
+// goes on when one returns; the trial table is the local run's.
+func TestClusterServersDown(t *testing.T) {
+	want := clusterReference(t)
+	c, err := cluster.StartCluster(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Shutdown)
+	urls := c.URLs()
+	for _, name := range []string{"w1", "w2"} {
+		start(t, "worker", "--nats", urls, "--name", name, "--concurrency", "2")
+	}
+	db := filepath.Join(t.TempDir(), "dist.db")
+	run := start(t, "run", clusterConfig, "--db", db, "--nats", urls, "--replicas", "3", "--no-analysis", "--report-every", "200ms", "--ack-wait", "2s")
+	awaitTrials(t, run, db, clusterTrials/6)
+	c.Stop(0)
+	n := completeTrials(db)
+	awaitTrials(t, run, db, n+clusterTrials/6) // goes on
+	if err := c.Restart(0); err != nil {
+		t.Fatal(err)
+	}
+	awaitTrials(t, run, db, completeTrials(db)+2)
+	c.Stop(1)
+	c.Stop(2)
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(run.stderr.String(), "the run pauses") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no pause reported with two of three servers down: %s", run.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	paused := completeTrials(db)
+	time.Sleep(time.Second)
+	if now := completeTrials(db); now > paused+1 {
+		t.Errorf("%d trials finished in a second with two of three servers down (from %d)", now-paused, paused)
+	}
+	if err := c.Restart(1); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t, "the run"); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, run.stderr)
+	}
+	if !strings.Contains(run.stderr.String(), "the run goes on") {
+		t.Errorf("the coordinator did not say the run went on: %s", run.stderr)
+	}
+	if got := trialHash(t, db); got != want {
+		t.Errorf("the trials differ from the local run's: %s", run.stderr)
+	}
+}
