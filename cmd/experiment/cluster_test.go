@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mabeam/mabeam/cluster"
+	"github.com/mabeam/mabeam/internal/openaitest"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -283,5 +285,69 @@ func TestClusterServersDown(t *testing.T) {
 	}
 	if got := trialHash(t, db); got != want {
 		t.Errorf("the trials differ from the local run's: %s", run.stderr)
+	}
+}
+
+// A real-model run on two worker processes costs what a local run does:
+// the workers use the coordinator's LM cache (a repeated call is paid
+// once, whichever worker makes it) and the run's one rate limit; the
+// server sees as many requests, the trials are the local run's, and no
+// process shows the key.
+func TestClusterRealModelCost(t *testing.T) {
+	t.Setenv(testKeyEnv, testKey)
+	dir := t.TempDir()
+	srv := newSimServer(t, openaitest.Options{})
+	src := strings.Replace(realConfig(openaiLM(srv, "  requests_per_minute: 60000\n"), 300), "seeds: [1]", "seeds: [1, 2]", 1)
+	cfg := writeConfig(t, dir, "real.yaml", src)
+	local := filepath.Join(dir, "local.db")
+	if code, _, stderr := exe(t, "", "run", cfg, "--db", local, "--no-analysis"); code != 0 {
+		t.Fatalf("local run: exit %d: %s", code, stderr)
+	}
+	localRequests := srv.Requests()
+	hits := sqlCount(t, local, `SELECT COUNT(*) FROM example_results e WHERE e.calls > 0`) // the run did evaluate
+	if localRequests == 0 || hits == 0 {
+		t.Fatalf("the local run sent %d requests", localRequests)
+	}
+
+	url := embeddedServer(t)
+	w1 := start(t, "worker", "--nats", url, "--name", "w1")
+	w2 := start(t, "worker", "--nats", url, "--name", "w2")
+	dist := filepath.Join(dir, "dist.db")
+	run := start(t, "run", cfg, "--db", dist, "--nats", url, "--no-analysis")
+	if code := run.wait(t, "the run"); code != 0 {
+		t.Fatalf("distributed run: exit %d: %s", code, run.stderr)
+	}
+	if d := sameTrials(trialTable(t, dist, "real"), trialTable(t, local, "real")); d != "" {
+		t.Errorf("the distributed run's trials differ from the local run's: %s", d)
+	}
+	if n := srv.Requests() - localRequests; n != localRequests {
+		t.Errorf("the distributed run sent %d requests, the local run %d", n, localRequests)
+	}
+	billed := `SELECT CAST(ROUND(SUM(billed_cost_usd) * 1e9) AS INTEGER) FROM trials`
+	if g, w := sqlCount(t, dist, billed), sqlCount(t, local, billed); g != w || w == 0 {
+		t.Errorf("billed %d nano-dollars on the workers, %d locally", g, w)
+	}
+	// Both workers drew on the run's rate limit, one key in the limits' bucket.
+	nc, err := cluster.Connect(url, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	kv, err := js.KeyValue(context.Background(), "MABEAM_LIMITS")
+	if err != nil {
+		t.Fatalf("no shared rate limit: %v", err)
+	}
+	keys, err := kv.Keys(context.Background())
+	if err != nil || len(keys) != 1 || !strings.HasPrefix(keys[0], "server_") {
+		t.Errorf("the limits' bucket holds %v (%v), want the server's one key", keys, err)
+	}
+	w1.cmd.Process.Signal(os.Interrupt)
+	w2.cmd.Process.Signal(os.Interrupt)
+	w1.wait(t, "worker w1")
+	w2.wait(t, "worker w2")
+	noKey(t, dir, run.stderr.String(), w1.stderr.String(), w2.stderr.String())
+	if !strings.Contains(w1.stderr.String()+w2.stderr.String(), "stopped after") {
+		t.Errorf("a stopped worker did not say what it did: %s %s", w1.stderr, w2.stderr)
 	}
 }
