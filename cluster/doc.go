@@ -19,7 +19,8 @@
 // redelivered, and publishes the result before acknowledging the job. A
 // worker that dies leaves its job to another after AckWait. A failing job is
 // retried up to MaxDeliver times and then reported as a failure with its
-// reason, as is a job whose every worker died.
+// reason, as is a job whose every worker died (by the worker that gets
+// its next delivery, without running it: no coordinator need be up).
 //
 // # Studies on workers
 //

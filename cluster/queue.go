@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -85,7 +86,6 @@ type Queue struct {
 	jobs   jetstream.Stream
 	cons   jetstream.Consumer
 	reader jetstream.ConsumeContext
-	lost   *nats.Subscription
 	log    *slog.Logger
 
 	mu          sync.Mutex // protects the following fields
@@ -122,6 +122,9 @@ type Stats struct {
 
 // consumerName names the durable consumer all workers share.
 const consumerName = "workers"
+
+// maxDeliverKey is the consumer's metadata key for QueueOptions.MaxDeliver.
+const maxDeliverKey = "mabeam_max_deliver"
 
 // A queue called name is a work-queue stream of jobs, which its workers
 // share through one consumer, and a stream of results.
@@ -198,7 +201,11 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, jobsStream(name), jetstream.ConsumerConfig{
 		Durable: consumerName, AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: o.AckWait, MaxDeliver: o.MaxDeliver,
+		// The server delivers a job until a worker settles it; the worker
+		// that gets a delivery past MaxDeliver reports the job lost (its
+		// workers died each time), so no job is left undelivered and
+		// unreported even while its coordinator is down.
+		AckWait: o.AckWait, MaxDeliver: -1, Metadata: map[string]string{maxDeliverKey: strconv.Itoa(o.MaxDeliver)},
 		// Workers pull only what they can start, so the server need not cap it.
 		MaxAckPending: -1,
 	})
@@ -216,20 +223,13 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 		js: js, name: name, group: o.Group, jobs: jobs, cons: cons, log: o.Logger,
 		results: map[string]Result{}, changed: make(chan struct{}), perWorker: map[string]int{},
 	}
-	// Subscribed before any job can be delivered its last time by this queue.
-	q.lost, err = js.Conn().Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+jobsStream(name)+"."+consumerName, q.onLost)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: queue %s: subscribing to lost jobs: %w", name, err)
-	}
 	var last uint64 // the group's results to read before returning
 	if m, err := res.GetLastMsgForSubject(ctx, resultsSubject(name, o.Group)); err == nil {
 		last = m.Sequence
 	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
-		q.lost.Unsubscribe()
 		return nil, fmt.Errorf("cluster: queue %s: its results: %w", name, err)
 	}
 	if err := q.startReader(ctx); err != nil {
-		q.lost.Unsubscribe()
 		return nil, err
 	}
 	if err := q.waitRead(ctx, last); err != nil {
@@ -307,46 +307,6 @@ func (q *Queue) add(r Result) {
 	}
 }
 
-// onLost turns a job that went its deliveries without a result (its
-// workers died each time, so none could report a failure) into a failure
-// result, so no one waits for it forever.
-func (q *Queue) onLost(m *nats.Msg) {
-	var a struct {
-		StreamSeq  uint64 `json:"stream_seq"`
-		Deliveries int    `json:"deliveries"`
-	}
-	if err := json.Unmarshal(m.Data, &a); err != nil {
-		q.log.Warn("cluster: an unreadable advisory", "queue", q.name, "err", err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	sm, err := q.jobs.GetMsg(ctx, a.StreamSeq)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return
-	}
-	if err != nil {
-		q.log.Warn("cluster: reading a lost job", "queue", q.name, "seq", a.StreamSeq, "err", err)
-		return
-	}
-	if sm.Header.Get(groupHeader) != q.group {
-		return // another run's job: its coordinator reports it
-	}
-	r := Result{
-		ID:       sm.Header.Get(jetstream.MsgIDHeader),
-		Err:      fmt.Sprintf("cluster: job delivered %d times without a result (its workers stopped or lost contact)", a.Deliveries),
-		Attempts: a.Deliveries,
-	}
-	if err := publishResult(ctx, q.js, q.name, q.group, r); err != nil {
-		q.log.Warn("cluster: reporting a lost job", "queue", q.name, "job", r.ID, "err", err)
-		return
-	}
-	// The job is still in the stream, delivered no more; it is done now.
-	if err := q.jobs.DeleteMsg(ctx, a.StreamSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-		q.log.Warn("cluster: deleting a lost job", "queue", q.name, "job", r.ID, "err", err)
-	}
-}
-
 // publishResult adds r to the results of group in the queue called name.
 func publishResult(ctx context.Context, js jetstream.JetStream, name, group string, r Result) error {
 	b, err := json.Marshal(r)
@@ -360,7 +320,6 @@ func publishResult(ctx context.Context, js jetstream.JetStream, name, group stri
 // Close stops reading results; the queue's streams stay on the server.
 func (q *Queue) Close() {
 	q.reader.Stop()
-	q.lost.Unsubscribe()
 }
 
 // Submit queues j, unless it has a result already or was submitted within

@@ -315,12 +315,15 @@ func TestQueueWorkerCount(t *testing.T) {
 
 // A job whose every delivery is lost (its worker dies each time, so none
 // reports a failure) becomes a failure once MaxDeliver deliveries have
-// timed out, instead of being waited for forever. (The server gives up on
-// such a job when a worker next asks for one: a third worker does.)
+// timed out, instead of being waited for forever: the worker that gets the
+// next delivery reports it without running it, so it is reported even
+// while its coordinator is down (closed here), and read when it returns.
 func TestQueueLostJob(t *testing.T) {
 	qt := newQueueTest(t)
-	q := qt.open("test", QueueOptions{AckWait: time.Second, MaxDeliver: 2})
+	o := QueueOptions{AckWait: time.Second, MaxDeliver: 2}
+	q := qt.open("test", o)
 	submitJobs(t, q, Job{ID: "a"})
+	q.Close() // its coordinator is gone too, until the job is lost
 	for _, w := range []string{"w0", "w1"} {
 		started := make(chan string, 1)
 		stop := qt.work("test", WorkerOptions{Name: w}, blockingJob(started))
@@ -329,6 +332,8 @@ func TestQueueLostJob(t *testing.T) {
 	}
 	var calls atomic.Int64
 	qt.work("test", WorkerOptions{Name: "w2"}, countingEcho(&calls))
+	time.Sleep(1500 * time.Millisecond) // past AckWait: w2 gets the third delivery
+	q = qt.open("test", o)
 	r := awaitResults(t, q, "a")["a"]
 	if r.Err == "" || r.Attempts != 2 || r.Worker != "" {
 		t.Errorf("job a: %+v, want a failure after 2 deliveries", r)

@@ -143,7 +143,11 @@ func (w *worker) bind(ctx context.Context) (jetstream.Consumer, lease, error) {
 		c, err := w.js.Consumer(ctx, jobsStream(w.name), consumerName)
 		if err == nil {
 			cfg := c.CachedInfo().Config
-			return c, lease{ackWait: cfg.AckWait, maxDeliver: cfg.MaxDeliver}, nil
+			l := lease{ackWait: cfg.AckWait, maxDeliver: cfg.MaxDeliver}
+			if n, err := strconv.Atoi(cfg.Metadata[maxDeliverKey]); err == nil {
+				l.maxDeliver = n
+			}
+			return c, l, nil
 		}
 		if ctx.Err() != nil {
 			return nil, lease{}, ctx.Err()
@@ -197,6 +201,13 @@ func (w *worker) run(ctx context.Context, m jetstream.Msg, l lease) {
 		m.Term()
 		return
 	}
+	if l.maxDeliver > 0 && int(md.NumDelivered) > l.maxDeliver {
+		// Its every delivery ended without a result: its workers died
+		// (perhaps of the job). A failure, reported by whoever gets it next.
+		w.settle(ctx, m, Result{ID: j.ID, Attempts: l.maxDeliver,
+			Err: fmt.Sprintf("cluster: job delivered %d times without a result (its workers stopped or lost contact)", l.maxDeliver)}, true)
+		return
+	}
 	hctx, stop := context.WithCancel(ctx)
 	beating := heartbeat(hctx, m, l.ackWait/3)
 	out, herr := w.call(hctx, j)
@@ -220,30 +231,39 @@ func (w *worker) run(ctx context.Context, m jetstream.Msg, l lease) {
 	} else {
 		r.Payload = out
 	}
+	w.settle(ctx, m, r, herr != nil)
+}
+
+// settle publishes r, the outcome of the job m, and then acknowledges m
+// (terminates it, for a failure). A result too large for the server
+// becomes a failure saying so. If r cannot be published, m is left to be
+// delivered again after AckWait.
+func (w *worker) settle(ctx context.Context, m jetstream.Msg, r Result, failed bool) {
+	log := w.o.Logger.With("queue", w.name, "worker", w.o.Name)
 	// The job is over: its report is not cut short by ctx's end.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportWait)
 	defer cancel()
 	group := m.Headers().Get(groupHeader)
-	err = publishResult(rctx, w.js, w.name, group, r)
+	err := publishResult(rctx, w.js, w.name, group, r)
 	if errors.Is(err, nats.ErrMaxPayload) {
 		// Too large to send, however often it runs: a failure, with why.
 		r.Err = fmt.Sprintf("cluster: the result (%d bytes) exceeds the NATS server's max_payload (%d bytes): raise max_payload in the server's configuration, or evaluate smaller batches",
 			len(r.Payload), w.js.Conn().MaxPayload())
-		r.Payload, herr = nil, errors.New(r.Err)
+		r.Payload, failed = nil, true
 		err = publishResult(rctx, w.js, w.name, group, r)
 	}
 	if err != nil {
 		// Not acknowledged: the job is delivered again after AckWait.
-		log.Warn("cluster: publishing a result", "job", j.ID, "err", err)
+		log.Warn("cluster: publishing a result", "job", r.ID, "err", err)
 		return
 	}
-	if herr != nil {
+	if failed {
 		err = m.Term()
 	} else {
 		err = m.Ack()
 	}
 	if err != nil {
-		log.Warn("cluster: acknowledging a job", "job", j.ID, "err", err)
+		log.Warn("cluster: acknowledging a job", "job", r.ID, "err", err)
 	}
 }
 
