@@ -16,7 +16,14 @@ type EmbeddedOptions struct {
 	Port int
 	// Name names the server; "" means "mabeam".
 	Name string
+	// MaxPayload bounds a message; 0 means DefaultMaxPayload.
+	MaxPayload int32
 }
+
+// DefaultMaxPayload is an embedded server's message limit: 8 MiB, room for
+// a large batch's report with its call records (a separate server's
+// default is 1 MiB; docs/cluster.md shows how to raise it).
+const DefaultMaxPayload = 8 << 20
 
 // StartEmbedded starts an in-process NATS server with JetStream on
 // loopback (`--nats embedded`, and the tests): the same code path as a
@@ -33,8 +40,12 @@ func StartEmbedded(o EmbeddedOptions) (*server.Server, error) {
 	if name == "" {
 		name = "mabeam"
 	}
+	maxPayload := o.MaxPayload
+	if maxPayload == 0 {
+		maxPayload = DefaultMaxPayload
+	}
 	s, err := server.NewServer(&server.Options{
-		ServerName: name, Host: "127.0.0.1", Port: port,
+		ServerName: name, Host: "127.0.0.1", Port: port, MaxPayload: maxPayload,
 		JetStream: true, StoreDir: o.Dir, NoSigs: true, NoLog: true,
 	})
 	if err != nil {

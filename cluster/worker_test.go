@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -290,4 +291,38 @@ func BenchmarkWorkers(b *testing.B) {
 	b.ReportMetric(float64(n*jobs)/one.Seconds(), "jobs/s-1worker")
 	b.ReportMetric(float64(n*jobs)/three.Seconds(), "jobs/s-3workers")
 	b.ReportMetric(one.Seconds()/three.Seconds(), "speedup")
+}
+
+// A result larger than the server takes comes back as a failure saying so,
+// at once, instead of a job delivered again and again; an embedded server
+// takes 8 MiB by default.
+func TestWorkerResultTooLarge(t *testing.T) {
+	s, err := StartEmbedded(EmbeddedOptions{Dir: t.TempDir(), MaxPayload: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	qt := &queueTest{t: t, url: s.ClientURL()}
+	q := qt.open("test", QueueOptions{})
+	qt.work("test", WorkerOptions{Name: "w"}, func(context.Context, Job) ([]byte, error) {
+		return bytes.Repeat([]byte("x"), 100<<10), nil
+	})
+	submitJobs(t, q, Job{ID: "big"})
+	r := awaitResults(t, q, "big")["big"]
+	if !strings.Contains(r.Err, "exceeds the NATS server's max_payload (65536 bytes)") || r.Attempts != 1 {
+		t.Errorf("result %+v, want a failure on the first delivery naming max_payload", r)
+	}
+	d, err := StartEmbedded(EmbeddedOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown()
+	nc, err := Connect(d.ClientURL(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if nc.MaxPayload() != DefaultMaxPayload {
+		t.Errorf("an embedded server takes %d bytes, want %d", nc.MaxPayload(), DefaultMaxPayload)
+	}
 }
