@@ -80,13 +80,14 @@ type QueueOptions struct {
 // Queue is the coordinator's side of a work queue: it submits jobs and
 // reads their results. Its methods are safe for concurrent use.
 type Queue struct {
-	js     jetstream.JetStream
-	name   string
-	group  string
-	jobs   jetstream.Stream
-	cons   jetstream.Consumer
-	reader jetstream.ConsumeContext
-	log    *slog.Logger
+	js         jetstream.JetStream
+	name       string
+	group      string
+	maxDeliver int
+	jobs       jetstream.Stream
+	cons       jetstream.Consumer
+	reader     jetstream.ConsumeContext
+	log        *slog.Logger
 
 	mu          sync.Mutex // protects the following fields
 	results     map[string]Result
@@ -123,8 +124,11 @@ type Stats struct {
 // consumerName names the durable consumer all workers share.
 const consumerName = "workers"
 
-// maxDeliverKey is the consumer's metadata key for QueueOptions.MaxDeliver.
-const maxDeliverKey = "mabeam_max_deliver"
+// defaultMaxDeliver is QueueOptions.MaxDeliver unless set.
+const defaultMaxDeliver = 3
+
+// maxDeliverHeader carries QueueOptions.MaxDeliver with each job.
+const maxDeliverHeader = "Mabeam-Max-Deliver"
 
 // A queue called name is a work-queue stream of jobs, which its workers
 // share through one consumer, and a stream of results.
@@ -174,7 +178,7 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 		o.AckWait = 30 * time.Second
 	}
 	if o.MaxDeliver == 0 {
-		o.MaxDeliver = 3
+		o.MaxDeliver = defaultMaxDeliver
 	}
 	if o.Duplicates == 0 {
 		o.Duplicates = time.Hour
@@ -202,10 +206,10 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 	cons, err := js.CreateOrUpdateConsumer(ctx, jobsStream(name), jetstream.ConsumerConfig{
 		Durable: consumerName, AckPolicy: jetstream.AckExplicitPolicy,
 		// The server delivers a job until a worker settles it; the worker
-		// that gets a delivery past MaxDeliver reports the job lost (its
-		// workers died each time), so no job is left undelivered and
-		// unreported even while its coordinator is down.
-		AckWait: o.AckWait, MaxDeliver: -1, Metadata: map[string]string{maxDeliverKey: strconv.Itoa(o.MaxDeliver)},
+		// that gets a delivery past the job's MaxDeliver (maxDeliverHeader)
+		// reports the job lost (its workers died each time), so no job is
+		// left undelivered and unreported even while its coordinator is down.
+		AckWait: o.AckWait, MaxDeliver: -1,
 		// Workers pull only what they can start, so the server need not cap it.
 		MaxAckPending: -1,
 	})
@@ -220,7 +224,7 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 		return nil, fmt.Errorf("cluster: queue %s: the results stream: %w", name, err)
 	}
 	q := &Queue{
-		js: js, name: name, group: o.Group, jobs: jobs, cons: cons, log: o.Logger,
+		js: js, name: name, group: o.Group, maxDeliver: o.MaxDeliver, jobs: jobs, cons: cons, log: o.Logger,
 		results: map[string]Result{}, changed: make(chan struct{}), perWorker: map[string]int{},
 	}
 	var last uint64 // the group's results to read before returning
@@ -339,6 +343,7 @@ func (q *Queue) Submit(ctx context.Context, j Job) error {
 	}
 	m := &nats.Msg{Subject: jobsSubject(q.name), Data: j.Payload, Header: nats.Header{}}
 	m.Header.Set(groupHeader, q.group)
+	m.Header.Set(maxDeliverHeader, strconv.Itoa(q.maxDeliver))
 	var since time.Time // when JetStream stopped taking jobs
 	wait := 25 * time.Millisecond
 	for {

@@ -132,8 +132,7 @@ type worker struct {
 
 // lease is the workers' consumer's settings a job runs under.
 type lease struct {
-	ackWait    time.Duration
-	maxDeliver int
+	ackWait time.Duration
 }
 
 // bind finds the workers' consumer of the queue, waiting for it to exist.
@@ -143,11 +142,7 @@ func (w *worker) bind(ctx context.Context) (jetstream.Consumer, lease, error) {
 		c, err := w.js.Consumer(ctx, jobsStream(w.name), consumerName)
 		if err == nil {
 			cfg := c.CachedInfo().Config
-			l := lease{ackWait: cfg.AckWait, maxDeliver: cfg.MaxDeliver}
-			if n, err := strconv.Atoi(cfg.Metadata[maxDeliverKey]); err == nil {
-				l.maxDeliver = n
-			}
-			return c, l, nil
+			return c, lease{ackWait: cfg.AckWait}, nil
 		}
 		if ctx.Err() != nil {
 			return nil, lease{}, ctx.Err()
@@ -201,11 +196,15 @@ func (w *worker) run(ctx context.Context, m jetstream.Msg, l lease) {
 		m.Term()
 		return
 	}
-	if l.maxDeliver > 0 && int(md.NumDelivered) > l.maxDeliver {
+	maxDeliver, err := strconv.Atoi(m.Headers().Get(maxDeliverHeader))
+	if err != nil || maxDeliver < 1 {
+		maxDeliver = defaultMaxDeliver
+	}
+	if int(md.NumDelivered) > maxDeliver {
 		// Its every delivery ended without a result: its workers died
 		// (perhaps of the job). A failure, reported by whoever gets it next.
-		w.settle(ctx, m, Result{ID: j.ID, Attempts: l.maxDeliver,
-			Err: fmt.Sprintf("cluster: job delivered %d times without a result (its workers stopped or lost contact)", l.maxDeliver)}, true)
+		w.settle(ctx, m, Result{ID: j.ID, Attempts: maxDeliver,
+			Err: fmt.Sprintf("cluster: job delivered %d times without a result (its workers stopped or lost contact)", maxDeliver)}, true)
 		return
 	}
 	hctx, stop := context.WithCancel(ctx)
@@ -218,7 +217,7 @@ func (w *worker) run(ctx context.Context, m jetstream.Msg, l lease) {
 	}
 	r := Result{ID: j.ID, Attempts: int(md.NumDelivered), Worker: w.o.Name}
 	if herr != nil {
-		if l.maxDeliver < 0 || r.Attempts < l.maxDeliver {
+		if r.Attempts < maxDeliver {
 			if err := m.NakWithDelay(w.o.RetryDelay); err != nil {
 				log.Warn("cluster: handing a failed job back", "job", j.ID, "err", err)
 			}
