@@ -195,30 +195,43 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	jobs, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: jobsStream(name), Subjects: []string{jobsSubject(name)},
-		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
-		Replicas: o.Replicas, Duplicates: o.Duplicates,
+	// Each step is retried while the cluster cannot serve it: a stream
+	// whose replicas just changed has no leader for a moment.
+	var jobs, res jetstream.Stream
+	var cons jetstream.Consumer
+	err := retry(ctx, func(ctx context.Context) (err error) {
+		jobs, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name: jobsStream(name), Subjects: []string{jobsSubject(name)},
+			Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
+			Replicas: o.Replicas, Duplicates: o.Duplicates,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: queue %s: the jobs stream: %w", name, err)
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, jobsStream(name), jetstream.ConsumerConfig{
-		Durable: consumerName, AckPolicy: jetstream.AckExplicitPolicy,
-		// The server delivers a job until a worker settles it; the worker
-		// that gets a delivery past the job's MaxDeliver (maxDeliverHeader)
-		// reports the job lost (its workers died each time), so no job is
-		// left undelivered and unreported even while its coordinator is down.
-		AckWait: o.AckWait, MaxDeliver: -1,
-		// Workers pull only what they can start, so the server need not cap it.
-		MaxAckPending: -1,
+	err = retry(ctx, func(ctx context.Context) (err error) {
+		cons, err = js.CreateOrUpdateConsumer(ctx, jobsStream(name), jetstream.ConsumerConfig{
+			Durable: consumerName, AckPolicy: jetstream.AckExplicitPolicy,
+			// The server delivers a job until a worker settles it; the worker
+			// that gets a delivery past the job's MaxDeliver (maxDeliverHeader)
+			// reports the job lost (its workers died each time), so no job is
+			// left undelivered and unreported even while its coordinator is down.
+			AckWait: o.AckWait, MaxDeliver: -1,
+			// Workers pull only what they can start, so the server need not cap it.
+			MaxAckPending: -1,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: queue %s: the workers' consumer: %w", name, err)
 	}
-	res, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: resultsStream(name), Subjects: []string{"mabeam.queue." + name + ".results.*"},
-		Storage: jetstream.FileStorage, Replicas: o.Replicas, MaxAge: o.KeepResults,
+	err = retry(ctx, func(ctx context.Context) (err error) {
+		res, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name: resultsStream(name), Subjects: []string{"mabeam.queue." + name + ".results.*"},
+			Storage: jetstream.FileStorage, Replicas: o.Replicas, MaxAge: o.KeepResults,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: queue %s: the results stream: %w", name, err)
@@ -228,9 +241,17 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 		results: map[string]Result{}, changed: make(chan struct{}), perWorker: map[string]int{},
 	}
 	var last uint64 // the group's results to read before returning
-	if m, err := res.GetLastMsgForSubject(ctx, resultsSubject(name, o.Group)); err == nil {
-		last = m.Sequence
-	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
+	err = retry(ctx, func(ctx context.Context) error {
+		m, err := res.GetLastMsgForSubject(ctx, resultsSubject(name, o.Group))
+		if err == nil {
+			last = m.Sequence
+		}
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("cluster: queue %s: its results: %w", name, err)
 	}
 	if err := q.startReader(ctx); err != nil {

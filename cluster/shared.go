@@ -389,6 +389,12 @@ func transient(err error) bool {
 	return false
 }
 
+// Retry runs op until it succeeds or fails for good, while JetStream
+// cannot serve it yet (no leader, for example just after a stream's
+// replicas changed, or no quorum), for up to ten seconds; an error after
+// that matches ErrUnavailable. Each attempt gets a second.
+func Retry(ctx context.Context, op func(context.Context) error) error { return retry(ctx, op) }
+
 // retry runs op, each attempt bounded by attemptTimeout, until it
 // succeeds, fails for good, ctx ends, or patience runs out; the last two
 // return an *unavailableError.

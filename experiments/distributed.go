@@ -113,7 +113,8 @@ func Distribute(ctx context.Context, nc *nats.Conn, cfg *Config, studies []*Stud
 	if err != nil {
 		return nil, err
 	}
-	if _, err := objs.PutBytes(ctx, id, data); err != nil {
+	// Retried: just after its replicas changed, the store has no leader.
+	if err := cluster.Retry(ctx, func(ctx context.Context) error { _, err := objs.PutBytes(ctx, id, data); return err }); err != nil {
 		return nil, fmt.Errorf("experiments: publishing the run's config to the workers: %w", err)
 	}
 	q, err := cluster.OpenQueue(ctx, js, o.Queue, cluster.QueueOptions{
