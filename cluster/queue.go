@@ -437,3 +437,35 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 		Duplicates: q.duplicates, PerWorker: maps.Clone(q.perWorker),
 	}, nil
 }
+
+// QueueCounts are a queue's jobs as its server counts them, for every run
+// that uses it.
+type QueueCounts struct {
+	Queued   int `json:"queued"`    // not yet delivered to a worker
+	InFlight int `json:"in_flight"` // delivered and not yet finished
+	Workers  int `json:"waiting_workers"`
+}
+
+// QueueState reads the counts of the queue called name without opening it
+// (no results are read); a queue no run has opened has none.
+func QueueState(ctx context.Context, nc *nats.Conn, name string) (QueueCounts, error) {
+	if err := checkName(name); err != nil {
+		return QueueCounts{}, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return QueueCounts{}, fmt.Errorf("cluster: queue %s: %w", name, err)
+	}
+	c, err := js.Consumer(ctx, jobsStream(name), consumerName)
+	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return QueueCounts{}, nil
+	}
+	if err != nil {
+		return QueueCounts{}, fmt.Errorf("cluster: queue %s: %w", name, err)
+	}
+	ci, err := c.Info(ctx)
+	if err != nil {
+		return QueueCounts{}, fmt.Errorf("cluster: queue %s: %w", name, err)
+	}
+	return QueueCounts{Queued: int(ci.NumPending), InFlight: ci.NumAckPending, Workers: ci.NumWaiting}, nil
+}

@@ -176,8 +176,20 @@ func TestDistributedRun(t *testing.T) {
 	}
 	defer d.Close()
 	dist := openStore(t)
-	if _, err := (&Runner{Store: dist, Parallel: 4}).Run(ctx, sts); err != nil {
+	if _, err := (&Runner{Store: dist, Parallel: 4, Progress: d.Track(nil)}).Run(ctx, sts); err != nil {
 		t.Fatal(err)
+	}
+	// Each study's shared state says what the store says.
+	states, err := StudyStates(ctx, connect("status"))
+	if err != nil || len(states) != len(sts) {
+		t.Fatalf("%d study states (%v), want %d", len(states), err, len(sts))
+	}
+	for _, s := range states {
+		rec, trials := storedTrials(t, dist, s.Study)
+		if s.Status != "done" || s.Spent.Trials != len(trials) || s.Best == nil || *s.Best != *rec.Result.BestValScore ||
+			s.Budget.Calls != rec.Budget.Calls || s.Spent.Calls != *rec.Result.LMCalls {
+			t.Errorf("shared state %+v; the store has %d trials, best %v, %d calls", s, len(trials), *rec.Result.BestValScore, *rec.Result.LMCalls)
+		}
 	}
 	for _, st := range sts {
 		wrec, want := storedTrials(t, local, st.Name)

@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/lm"
 	"github.com/mabeam/mabeam/lm/openai"
+	"github.com/mabeam/mabeam/optimizer"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -67,7 +71,10 @@ type Distribution struct {
 	// workers compile (EvalJob.Config).
 	ConfigID string
 
-	cache *cluster.CacheServer // nil without ClusterOptions.Cache
+	cache      *cluster.CacheServer // nil without ClusterOptions.Cache
+	studies    *cluster.Shared      // MABEAM_STUDIES, for Track
+	experiment string
+	log        *slog.Logger
 }
 
 // manifest is what the configs' store holds for a run: the bundle, and the
@@ -123,7 +130,16 @@ func Distribute(ctx context.Context, nc *nats.Conn, cfg *Config, studies []*Stud
 	if err != nil {
 		return nil, err
 	}
-	d := &Distribution{Queue: q, ConfigID: id}
+	studiesKV, err := cluster.OpenShared(ctx, js, studiesBucket, o.Replicas)
+	if err != nil {
+		q.Close()
+		return nil, fmt.Errorf("experiments: the studies' bucket: %w", err)
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	d := &Distribution{Queue: q, ConfigID: id, studies: studiesKV, experiment: cfg.Name, log: logger}
 	if o.Cache != nil && cfg.LMCache() {
 		if d.cache, err = cluster.ServeCache(ctx, nc, cacheSubject(o.Queue, cfg.Name), o.Cache); err != nil {
 			q.Close()
@@ -359,4 +375,158 @@ func examplesByID(st *Study) map[string]datasets.Example {
 		}
 	}
 	return exs
+}
+
+// studiesBucket holds each distributed study's shared state (StudyState),
+// readable from any machine (`experiment status`).
+const studiesBucket = "MABEAM_STUDIES"
+
+// StudyState is what a distributed run shares of each of its studies, in
+// the key-value bucket MABEAM_STUDIES under StudyKey: its budget, what it
+// has spent and its best validation value so far, updated after every
+// trial by its coordinator (the only writer), so any machine can follow
+// the run (`experiment status`) or watch a key.
+type StudyState struct {
+	Study      string    `json:"study"`
+	Experiment string    `json:"experiment"`
+	Status     string    `json:"status"` // running or done
+	Budget     Amounts   `json:"budget"`
+	Spent      Amounts   `json:"spent"`
+	Best       *float64  `json:"best,omitempty"` // nil until a validation trial completes
+	BestTrial  *int      `json:"best_trial,omitempty"`
+	Updated    time.Time `json:"updated"`
+}
+
+// Amounts are a study's budget, or what it spent: trials, model calls and
+// nominal cost in USD (0 in a budget: no limit).
+type Amounts struct {
+	Trials int     `json:"trials"`
+	Calls  int64   `json:"calls"`
+	Cost   float64 `json:"cost"`
+}
+
+// StudyKey is a study's key in MABEAM_STUDIES.
+func StudyKey(study string) string {
+	sum := sha256.Sum256([]byte(study))
+	return "study." + hex.EncodeToString(sum[:8])
+}
+
+// Track returns p (which may be nil) wrapped so that every study's start,
+// trial and finish also update its StudyState in MABEAM_STUDIES. A write
+// the cluster cannot take within a few seconds is skipped (the next trial
+// writes the whole state again) and logged once per study.
+func (d *Distribution) Track(p Progress) Progress {
+	return &tracker{p: p, d: d, states: map[string]*StudyState{}, warned: map[string]bool{}}
+}
+
+type tracker struct {
+	p      Progress
+	d      *Distribution
+	mu     sync.Mutex
+	states map[string]*StudyState
+	warned map[string]bool
+}
+
+func (t *tracker) Start(study string, b optimizer.Budget, done int) {
+	if t.p != nil {
+		t.p.Start(study, b, done)
+	}
+	t.mu.Lock()
+	st := &StudyState{Study: study, Experiment: t.d.experiment, Status: "running", Budget: Amounts{b.Trials, b.Calls, b.Cost}}
+	st.Spent.Trials = done
+	t.states[study] = st
+	t.mu.Unlock()
+	t.write(st)
+}
+
+func (t *tracker) Trial(study string, tr optimizer.Trial, best float64, s optimizer.Spent) {
+	if t.p != nil {
+		t.p.Trial(study, tr, best, s)
+	}
+	t.mu.Lock()
+	st := t.states[study]
+	if st == nil {
+		t.mu.Unlock()
+		return
+	}
+	st.Spent = Amounts{s.Trials, s.Calls, s.Cost}
+	if !math.IsNaN(best) && (st.Best == nil || *st.Best != best) {
+		b, n := best, tr.Number
+		st.Best, st.BestTrial = &b, &n
+	}
+	c := *st
+	t.mu.Unlock()
+	t.write(&c)
+}
+
+func (t *tracker) Finish(s Summary) {
+	if t.p != nil {
+		t.p.Finish(s)
+	}
+	t.mu.Lock()
+	st := t.states[s.Study]
+	if st == nil {
+		st = &StudyState{Study: s.Study, Experiment: t.d.experiment}
+	}
+	st.Status = "done"
+	st.Spent.Trials, st.Spent.Calls, st.Spent.Cost = s.Trials, s.LMCalls, s.CostUSD
+	if s.BestValScore != nil {
+		st.Best = s.BestValScore
+	}
+	c := *st
+	t.mu.Unlock()
+	t.write(&c)
+}
+
+func (t *tracker) write(st *StudyState) {
+	st.Updated = time.Now().UTC()
+	v, err := json.Marshal(st)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_, err = t.d.studies.Update(ctx, StudyKey(st.Study), func([]byte, bool) ([]byte, error) { return v, nil })
+		cancel()
+	}
+	if err != nil {
+		t.mu.Lock()
+		warn := !t.warned[st.Study]
+		t.warned[st.Study] = true
+		t.mu.Unlock()
+		if warn {
+			t.d.log.Warn("experiments: sharing a study's state", "study", st.Study, "err", err)
+		}
+	}
+}
+
+// StudyStates reads the state of every distributed study in the cluster
+// (MABEAM_STUDIES), sorted by study name; none if no run made the bucket.
+func StudyStates(ctx context.Context, nc *nats.Conn) ([]StudyState, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: JetStream: %w", err)
+	}
+	kv, err := js.KeyValue(ctx, studiesBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("experiments: the studies' bucket: %w", err)
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: the studies' bucket: %w", err)
+	}
+	var out []StudyState
+	for k := range keys.Keys() {
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			return nil, fmt.Errorf("experiments: the studies' bucket: %s: %w", k, err)
+		}
+		var st StudyState
+		if err := json.Unmarshal(e.Value(), &st); err != nil {
+			return nil, fmt.Errorf("experiments: the studies' bucket: %s: %w", k, err)
+		}
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b StudyState) int { return strings.Compare(a.Study, b.Study) })
+	return out, nil
 }

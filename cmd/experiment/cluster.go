@@ -18,6 +18,7 @@ import (
 
 	"github.com/mabeam/mabeam/cluster"
 	"github.com/mabeam/mabeam/experiments"
+	"github.com/mabeam/mabeam/optimizer"
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 )
@@ -283,3 +284,79 @@ func natsDir(db, name string) string { return filepath.Join(filepath.Dir(db), na
 // maxParallel bounds the studies a distributed run runs at once by
 // default.
 const maxParallel = 16
+
+func newStatusCmd() *cobra.Command {
+	var (
+		url, queue string
+		asJSON     bool
+	)
+	c := &cobra.Command{
+		Use:   "status --nats URL",
+		Short: "Show the distributed studies behind a NATS server: budget, spending, best so far",
+		Long: "status reads what distributed runs (experiment run --nats) share in JetStream, from any\n" +
+			"machine: each study's budget, what it has spent, its best validation value so far and\n" +
+			"whether it is done (updated after every trial), and the work queue's jobs queued and in\n" +
+			"flight.",
+		Example: "  experiment status --nats nats://10.0.0.5:4222\n" +
+			"  experiment status --nats nats://10.0.0.5:4222 --json",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if url == "" || url == "embedded" {
+				return usagef("--nats URL is required: the NATS server of the runs (an embedded one's URL is printed by its run)")
+			}
+			nc, err := cluster.Connect(url, "status")
+			if err != nil {
+				return fmt.Errorf("%w\nis a NATS server with JetStream running there? (docs/cluster.md)", err)
+			}
+			defer nc.Close()
+			ctx, cancel := context.WithTimeout(c.Context(), 30*time.Second)
+			defer cancel()
+			states, err := experiments.StudyStates(ctx, nc)
+			if err != nil {
+				return err
+			}
+			q, err := cluster.QueueState(ctx, nc, queue)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if states == nil {
+					states = []experiments.StudyState{}
+				}
+				return writeJSON(c.OutOrStdout(), map[string]any{"studies": states, "queue": q})
+			}
+			w := c.OutOrStdout()
+			fmt.Fprintf(w, "queue %s: %d queued, %d in flight, %d workers waiting for jobs\n", queue, q.Queued, q.InFlight, q.Workers)
+			if len(states) == 0 {
+				fmt.Fprintln(w, "no distributed study has shared its state here")
+				return nil
+			}
+			for _, st := range states {
+				best := "-"
+				if st.Best != nil {
+					best = fmt.Sprintf("%.4f (trial %d)", *st.Best, derefInt(st.BestTrial))
+				}
+				fmt.Fprintf(w, "%s: %s, %d trials, %d calls, $%.4f of %s; best val %s; updated %s\n",
+					st.Study, st.Status, st.Spent.Trials, st.Spent.Calls, st.Spent.Cost,
+					budgetString(optimizerBudget(st.Budget)), best, st.Updated.Format(time.RFC3339))
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&url, "nats", "", "the NATS server URL (several comma-separated)")
+	f.StringVar(&queue, "queue", experiments.DefaultQueue, "the work queue to report on")
+	f.BoolVar(&asJSON, "json", false, "print one JSON document")
+	return c
+}
+
+func derefInt(p *int) int {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+func optimizerBudget(a experiments.Amounts) optimizer.Budget {
+	return optimizer.Budget{Trials: a.Trials, Calls: a.Calls, Cost: a.Cost}
+}

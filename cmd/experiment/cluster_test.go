@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mabeam/mabeam/cluster"
+	"github.com/mabeam/mabeam/experiments"
 	"github.com/mabeam/mabeam/internal/openaitest"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -233,6 +235,19 @@ func TestClusterCoordinatorKilled(t *testing.T) {
 	}
 	if got := trialHash(t, db); got != want {
 		t.Errorf("the resumed distributed run's trials differ from the local run's: %s", stderr)
+	}
+	// Any machine reads each study's shared state.
+	code, stdout, stderr := exe(t, "", "status", "--nats", url, "--json")
+	var status struct {
+		Studies []experiments.StudyState `json:"studies"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &status); code != 0 || err != nil || len(status.Studies) != 2 {
+		t.Fatalf("status: exit %d, %v: %s %s", code, err, stdout, stderr)
+	}
+	for _, st := range status.Studies {
+		if st.Status != "done" || st.Spent.Trials != clusterTrials/2 || st.Best == nil {
+			t.Errorf("status of %s: %+v, want done after %d trials with a best", st.Study, st, clusterTrials/2)
+		}
 	}
 }
 

@@ -51,7 +51,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return flagError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newVersionCmd(), newDatasetsCmd(), newEvaluateCmd(), newAskCmd(), newTellCmd(), newBestCmd(), newRunCmd(), newCompareCmd(), newPlotCmd(), newReportCmd(), newCalibrateCmd(), newWorkerCmd())
+	root.AddCommand(newVersionCmd(), newDatasetsCmd(), newEvaluateCmd(), newAskCmd(), newTellCmd(), newBestCmd(), newRunCmd(), newCompareCmd(), newPlotCmd(), newReportCmd(), newCalibrateCmd(), newWorkerCmd(), newStatusCmd())
 	return root
 }
 

@@ -137,6 +137,7 @@ func newRunCmd() *cobra.Command {
 
 			r := &experiments.Runner{Store: s, Resume: resume, Progress: newProgress(c.ErrOrStderr()), Log: c.ErrOrStderr(),
 				SingleAgent: single, NoAnalysis: noAnal, Parallel: parallel}
+			var dist *experiments.Distribution
 			if nconn != nil {
 				log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 				d, err := experiments.Distribute(ctx, nconn.nc, cfg, studies, experiments.ClusterOptions{
@@ -146,6 +147,7 @@ func newRunCmd() *cobra.Command {
 					return err
 				}
 				defer d.Close()
+				dist = d
 				if parallel == 0 {
 					parallel = min(len(studies), maxParallel) // the workers share several studies' jobs
 				}
@@ -161,6 +163,9 @@ func newRunCmd() *cobra.Command {
 			}
 			if r.Parallel > 1 {
 				r.Progress = &lineProgress{w: c.ErrOrStderr(), every: 10 * time.Second} // bars of several studies would overwrite each other
+			}
+			if dist != nil {
+				r.Progress = dist.Track(r.Progress) // each study's budget, spending and best, for experiment status
 			}
 			sums, err := r.Run(ctx, studies)
 			if cfg.LMCache() {
