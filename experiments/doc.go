@@ -193,4 +193,18 @@
 //
 // (matching ErrSimCannotParse); use a real model backend for such a file,
 // or a built-in family. Other backends' files are not checked.
+//
+// # Many machines
+//
+// Distribute puts compiled studies' evaluations on a NATS JetStream work
+// queue (package cluster): it publishes the config as a Bundle (the YAML
+// with the data and profiles files it reads) and gives every study a
+// cluster.Evaluator, so a Runner (with Parallel studies at once) runs them
+// as usual while workers (Work, `experiment worker`) compile the bundle and
+// evaluate. The coordinator serves its LM cache to the workers, the run
+// shares one rate limit (SharedLimiter, NewLimitedModel), and
+// Distribution.Track shares each study's spending and best so far
+// (StudyState). The trials are those of a local run; docs/cluster.md has
+// the commands and what the run guarantees when a process or a server
+// dies.
 package experiments
