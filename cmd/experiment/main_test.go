@@ -42,6 +42,13 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"best", "--db", "x.db", "--study", "s"}, "no such database"},
 		{[]string{"tell", "--db", "x.db", "--study", "s", "--trial", "0", "--fail"}, "no such database"},
 		{[]string{"compare", "--db", "x.db"}, "no such database"},
+		{[]string{"worker"}, "--nats URL is required"},
+		{[]string{"worker", "--nats", "embedded"}, "give a worker the URL the run prints"},
+		{[]string{"worker", "--nats", "nats://127.0.0.1:1", "--concurrency", "0"}, "--concurrency 0"},
+		{[]string{"status"}, "--nats URL is required"},
+		{[]string{"run", "c.yaml", "--queue", "q"}, "--queue applies to a distributed run"},
+		{[]string{"run", "c.yaml", "--nats", "embedded", "--replicas", "7"}, "--replicas 7"},
+		{[]string{"run", "c.yaml", "--parallel", "-1"}, "--parallel -1"},
 	}
 	dir := t.TempDir()
 	wd, _ := os.Getwd()
