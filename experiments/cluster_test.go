@@ -2,8 +2,10 @@ package experiments
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,5 +209,73 @@ func TestDistributedRun(t *testing.T) {
 	}
 	if s.PerWorker["w1"] == 0 || s.PerWorker["w2"] == 0 || s.Failed != 0 || s.Done < 40 {
 		t.Errorf("queue stats %+v: want both workers used, no failure", s)
+	}
+}
+
+// A job that fails on every try is a failed trial with the worker's reason;
+// here every worker compiles the study to another config hash than its
+// coordinator's (another build of experiment, say), so every trial fails,
+// and the study stops after MaxFailedInARow of them, naming the cause.
+func TestDistributedJobsFail(t *testing.T) {
+	ctx := context.Background()
+	srv, err := cluster.StartEmbedded(cluster.EmbeddedOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := cluster.Connect(srv.ClientURL(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	c := mustParse(t, runnerConfig, "rt.yaml")
+	sts, err := c.Studies(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts = sts[:1]
+	sts[0].Budget.Trials = 3 * MaxFailedInARow
+	d, err := Distribute(ctx, nc, c, sts, ClusterOptions{Queue: "fail", MaxDeliver: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// The published manifest, as another build would compile it.
+	js, _ := jetstream.New(nc)
+	objs, err := js.ObjectStore(ctx, configsBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := objs.GetBytes(ctx, d.ConfigID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man manifest
+	if err := json.Unmarshal(data, &man); err != nil {
+		t.Fatal(err)
+	}
+	man.Studies[sts[0].Name] = "0123abcd"
+	data, _ = json.Marshal(man)
+	if _, err := objs.PutBytes(ctx, d.ConfigID, data); err != nil {
+		t.Fatal(err)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); Work(wctx, nc, WorkerOptions{Queue: "fail", Name: "w"}) }()
+	defer func() { stop(); <-done }()
+
+	s := openStore(t)
+	_, err = (&Runner{Store: s, NoAnalysis: true}).Run(ctx, sts)
+	if err == nil || !strings.Contains(err.Error(), "trials in a row failed") || !strings.Contains(err.Error(), "run one version of experiment on every machine") {
+		t.Fatalf("Run = %v, want the study stopped naming the workers' reason", err)
+	}
+	_, trials := storedTrials(t, s, sts[0].Name)
+	if len(trials) != MaxFailedInARow {
+		t.Fatalf("%d trials stored, want %d failed ones", len(trials), MaxFailedInARow)
+	}
+	for _, tr := range trials {
+		if tr.State != optimizer.Failed || !strings.Contains(tr.Err, "compiles study "+sts[0].Name+" to config hash") {
+			t.Errorf("trial %d: %s %q, want failed with the worker's reason", tr.Number, tr.State, tr.Err)
+		}
 	}
 }
