@@ -19,8 +19,12 @@
 // redelivered, and publishes the result before acknowledging the job. A
 // worker that dies leaves its job to another after AckWait. A failing job is
 // retried up to MaxDeliver times and then reported as a failure with its
-// reason, as is a job whose every worker died (by the worker that gets
-// its next delivery, without running it: no coordinator need be up).
+// reason, as is a job whose deliveries ended without a result MaxLost
+// times (its workers died; reported by the worker that gets its next
+// delivery, without running it: no coordinator need be up). A worker that
+// cannot publish a result while JetStream has no quorum keeps trying,
+// heartbeating the job, so an outage costs a running job a delivery or
+// two at most.
 //
 // # Studies on workers
 //

@@ -53,6 +53,12 @@ type QueueOptions struct {
 	// worker (a result or a heartbeat) before it is delivered again; 0
 	// means 30s. Workers heartbeat every AckWait/3.
 	AckWait time.Duration
+	// MaxLost is how many deliveries of a job may end without a result
+	// (its worker died, or lost the server while it ran) before the job
+	// fails; at least MaxDeliver, 0 means 10. A server outage can cost a
+	// running job a delivery or two; a job that kills its worker each time
+	// costs one a worker.
+	MaxLost int
 	// MaxDeliver is how many times a job is delivered before it fails; 0
 	// means 3.
 	MaxDeliver int
@@ -84,6 +90,7 @@ type Queue struct {
 	name       string
 	group      string
 	maxDeliver int
+	maxLost    int
 	jobs       jetstream.Stream
 	cons       jetstream.Consumer
 	reader     jetstream.ConsumeContext
@@ -129,6 +136,12 @@ const defaultMaxDeliver = 3
 
 // maxDeliverHeader carries QueueOptions.MaxDeliver with each job.
 const maxDeliverHeader = "Mabeam-Max-Deliver"
+
+// defaultMaxLost is QueueOptions.MaxLost unless set.
+const defaultMaxLost = 10
+
+// maxLostHeader carries QueueOptions.MaxLost with each job.
+const maxLostHeader = "Mabeam-Max-Lost"
 
 // A queue called name is a work-queue stream of jobs, which its workers
 // share through one consumer, and a stream of results.
@@ -189,6 +202,13 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 	if o.KeepResults == 0 {
 		o.KeepResults = 7 * 24 * time.Hour
 	}
+	if o.MaxLost < 0 {
+		return nil, fmt.Errorf("cluster: queue %s: negative MaxLost %d", name, o.MaxLost)
+	}
+	if o.MaxLost == 0 {
+		o.MaxLost = defaultMaxLost
+	}
+	o.MaxLost = max(o.MaxLost, o.MaxDeliver)
 	if o.AckWait < 0 || o.MaxDeliver < 0 || o.Duplicates < 0 || o.Replicas < 0 || o.KeepResults < 0 {
 		return nil, fmt.Errorf("cluster: queue %s: negative options %+v", name, o)
 	}
@@ -237,7 +257,7 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, name string, o Queue
 		return nil, fmt.Errorf("cluster: queue %s: the results stream: %w", name, err)
 	}
 	q := &Queue{
-		js: js, name: name, group: o.Group, maxDeliver: o.MaxDeliver, jobs: jobs, cons: cons, log: o.Logger,
+		js: js, name: name, group: o.Group, maxDeliver: o.MaxDeliver, maxLost: o.MaxLost, jobs: jobs, cons: cons, log: o.Logger,
 		results: map[string]Result{}, changed: make(chan struct{}), perWorker: map[string]int{},
 	}
 	var last uint64 // the group's results to read before returning
@@ -365,6 +385,7 @@ func (q *Queue) Submit(ctx context.Context, j Job) error {
 	m := &nats.Msg{Subject: jobsSubject(q.name), Data: j.Payload, Header: nats.Header{}}
 	m.Header.Set(groupHeader, q.group)
 	m.Header.Set(maxDeliverHeader, strconv.Itoa(q.maxDeliver))
+	m.Header.Set(maxLostHeader, strconv.Itoa(q.maxLost))
 	var since time.Time // when JetStream stopped taking jobs
 	wait := 25 * time.Millisecond
 	for {

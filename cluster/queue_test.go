@@ -320,7 +320,7 @@ func TestQueueWorkerCount(t *testing.T) {
 // while its coordinator is down (closed here), and read when it returns.
 func TestQueueLostJob(t *testing.T) {
 	qt := newQueueTest(t)
-	o := QueueOptions{AckWait: time.Second, MaxDeliver: 2}
+	o := QueueOptions{AckWait: time.Second, MaxDeliver: 2, MaxLost: 2}
 	q := qt.open("test", o)
 	submitJobs(t, q, Job{ID: "a"})
 	q.Close() // its coordinator is gone too, until the job is lost

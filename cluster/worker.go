@@ -196,15 +196,13 @@ func (w *worker) run(ctx context.Context, m jetstream.Msg, l lease) {
 		m.Term()
 		return
 	}
-	maxDeliver, err := strconv.Atoi(m.Headers().Get(maxDeliverHeader))
-	if err != nil || maxDeliver < 1 {
-		maxDeliver = defaultMaxDeliver
-	}
-	if int(md.NumDelivered) > maxDeliver {
+	maxDeliver := headerInt(m, maxDeliverHeader, defaultMaxDeliver)
+	maxLost := max(maxDeliver, headerInt(m, maxLostHeader, defaultMaxLost))
+	if int(md.NumDelivered) > maxLost {
 		// Its every delivery ended without a result: its workers died
 		// (perhaps of the job). A failure, reported by whoever gets it next.
-		w.settle(ctx, m, Result{ID: j.ID, Attempts: maxDeliver,
-			Err: fmt.Sprintf("cluster: job delivered %d times without a result (its workers stopped or lost contact)", maxDeliver)}, true)
+		w.settle(ctx, m, l, Result{ID: j.ID, Attempts: maxLost,
+			Err: fmt.Sprintf("cluster: job delivered %d times without a result (its workers stopped or lost contact)", maxLost)}, true)
 		return
 	}
 	hctx, stop := context.WithCancel(ctx)
@@ -230,27 +228,55 @@ func (w *worker) run(ctx context.Context, m jetstream.Msg, l lease) {
 	} else {
 		r.Payload = out
 	}
-	w.settle(ctx, m, r, herr != nil)
+	w.settle(ctx, m, l, r, herr != nil)
+}
+
+// headerInt reads a positive integer header of m; def without one.
+func headerInt(m jetstream.Msg, key string, def int) int {
+	n, err := strconv.Atoi(m.Headers().Get(key))
+	if err != nil || n < 1 {
+		return def
+	}
+	return n
 }
 
 // settle publishes r, the outcome of the job m, and then acknowledges m
 // (terminates it, for a failure). A result too large for the server
-// becomes a failure saying so. If r cannot be published, m is left to be
-// delivered again after AckWait.
-func (w *worker) settle(ctx context.Context, m jetstream.Msg, r Result, failed bool) {
+// becomes a failure saying so. While JetStream cannot take the result (no
+// quorum, no server), it keeps trying, heartbeating the job, until the
+// worker stops: a result is worth keeping (a real model's calls cost
+// money). If r cannot be published, m is left to be delivered again.
+func (w *worker) settle(ctx context.Context, m jetstream.Msg, l lease, r Result, failed bool) {
 	log := w.o.Logger.With("queue", w.name, "worker", w.o.Name)
-	// The job is over: its report is not cut short by ctx's end.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportWait)
-	defer cancel()
+	hctx, stop := context.WithCancel(ctx)
+	beating := heartbeat(hctx, m, l.ackWait/3)
 	group := m.Headers().Get(groupHeader)
-	err := publishResult(rctx, w.js, w.name, group, r)
+	publish := func() error {
+		wait := 50 * time.Millisecond
+		for {
+			// Each attempt may finish after ctx's end: the job is over.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportWait)
+			err := publishResult(actx, w.js, w.name, group, r)
+			cancel()
+			if err == nil || !transient(err) && !errors.Is(err, nats.ErrConnectionReconnecting) || ctx.Err() != nil {
+				return err
+			}
+			if !sleep(ctx, wait) {
+				return err
+			}
+			wait = min(2*wait, time.Second)
+		}
+	}
+	err := publish()
 	if errors.Is(err, nats.ErrMaxPayload) {
 		// Too large to send, however often it runs: a failure, with why.
 		r.Err = fmt.Sprintf("cluster: the result (%d bytes) exceeds the NATS server's max_payload (%d bytes): raise max_payload in the server's configuration, or evaluate smaller batches",
 			len(r.Payload), w.js.Conn().MaxPayload())
 		r.Payload, failed = nil, true
-		err = publishResult(rctx, w.js, w.name, group, r)
+		err = publish()
 	}
+	stop()
+	<-beating
 	if err != nil {
 		// Not acknowledged: the job is delivered again after AckWait.
 		log.Warn("cluster: publishing a result", "job", r.ID, "err", err)

@@ -298,6 +298,9 @@ func TestClusterServersDown(t *testing.T) {
 	if !strings.Contains(run.stderr.String(), "the run goes on") {
 		t.Errorf("the coordinator did not say the run went on: %s", run.stderr)
 	}
+	if _, failed := lastQueueLine(t, run.stderr.String()); failed != 0 {
+		t.Errorf("%d jobs failed through the outages: %s", failed, run.stderr)
+	}
 	if got := trialHash(t, db); got != want {
 		t.Errorf("the trials differ from the local run's: %s", run.stderr)
 	}
