@@ -3,7 +3,6 @@ package experiments
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -23,28 +22,12 @@ import (
 func TestStudyOnWorkers(t *testing.T) {
 	ctx := context.Background()
 	load := func() []*Study {
-		c, err := Load(filepath.Join("testdata", "plots.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sts, err := c.Studies(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, sts := tinyStudies(t)
 		return []*Study{sts[0], sts[2]} // random search and SIMBA, seed 1
 	}
-	srv, err := cluster.StartEmbedded(cluster.EmbeddedOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
+	url := embeddedNATS(t)
 	js := func(name string) jetstream.JetStream {
-		nc, err := cluster.Connect(srv.ClientURL(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		j, err := jetstream.New(nc)
+		j, err := jetstream.New(natsConn(t, url, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,32 +111,10 @@ func TestStudyOnWorkers(t *testing.T) {
 // table a local run stores, studies in parallel.
 func TestDistributedRun(t *testing.T) {
 	ctx := context.Background()
-	srv, err := cluster.StartEmbedded(cluster.EmbeddedOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	connect := func(name string) *nats.Conn {
-		nc, err := cluster.Connect(srv.ClientURL(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
-	load := func() (*Config, []*Study) {
-		c, err := Load(filepath.Join("testdata", "plots.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sts, err := c.Studies(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c, sts
-	}
+	url := embeddedNATS(t)
+	connect := func(name string) *nats.Conn { return natsConn(t, url, name) }
 	local := openStore(t)
-	_, sts := load()
+	_, sts := tinyStudies(t)
 	if _, err := (&Runner{Store: local}).Run(ctx, sts); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +132,7 @@ func TestDistributedRun(t *testing.T) {
 		}()
 	}
 	defer func() { stop(); wg.Wait() }()
-	cfg, sts := load()
+	cfg, sts := tinyStudies(t)
 	d, err := Distribute(ctx, connect("coordinator"), cfg, sts, ClusterOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -218,16 +179,7 @@ func TestDistributedRun(t *testing.T) {
 // and the study stops after MaxFailedInARow of them, naming the cause.
 func TestDistributedJobsFail(t *testing.T) {
 	ctx := context.Background()
-	srv, err := cluster.StartEmbedded(cluster.EmbeddedOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := cluster.Connect(srv.ClientURL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := natsConn(t, embeddedNATS(t), "test")
 	c := mustParse(t, runnerConfig, "rt.yaml")
 	sts, err := c.Studies(nil)
 	if err != nil {
@@ -278,4 +230,26 @@ func TestDistributedJobsFail(t *testing.T) {
 			t.Errorf("trial %d: %s %q, want failed with the worker's reason", tr.Number, tr.State, tr.Err)
 		}
 	}
+}
+
+// embeddedNATS starts an embedded server for the test and returns its URL.
+func embeddedNATS(t *testing.T) string {
+	t.Helper()
+	srv, err := cluster.StartEmbedded(cluster.EmbeddedOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv.ClientURL()
+}
+
+// natsConn connects to url for the test's length.
+func natsConn(t *testing.T, url, name string) *nats.Conn {
+	t.Helper()
+	nc, err := cluster.Connect(url, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }

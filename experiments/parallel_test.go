@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"sync/atomic"
 	"testing"
@@ -47,17 +46,7 @@ func sameTrials(got, want []optimizer.Trial) string {
 // after another.
 func TestRunnerParallel(t *testing.T) {
 	ctx := context.Background()
-	load := func() []*Study {
-		c, err := Load(filepath.Join("testdata", "plots.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sts, err := c.Studies(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sts
-	}
+	load := func() []*Study { _, sts := tinyStudies(t); return sts }
 	seq, par := openStore(t), openStore(t)
 	if _, err := (&Runner{Store: seq}).Run(ctx, load()); err != nil {
 		t.Fatal(err)

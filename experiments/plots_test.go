@@ -29,8 +29,9 @@ func tinyStore(t *testing.T) *store.Store {
 	return tinyInto(t, openStore(t))
 }
 
-// tinyInto runs testdata/plots.yaml into s.
-func tinyInto(t *testing.T, s *store.Store) *store.Store {
+// tinyStudies compiles testdata/plots.yaml: random search and SIMBA, two
+// seeds each.
+func tinyStudies(t *testing.T) (*Config, []*Study) {
 	t.Helper()
 	c, err := Load(filepath.Join("testdata", "plots.yaml"))
 	if err != nil {
@@ -40,6 +41,13 @@ func tinyInto(t *testing.T, s *store.Store) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, sts
+}
+
+// tinyInto runs testdata/plots.yaml into s.
+func tinyInto(t *testing.T, s *store.Store) *store.Store {
+	t.Helper()
+	_, sts := tinyStudies(t)
 	if _, err := (&Runner{Store: s}).Run(context.Background(), sts); err != nil {
 		t.Fatal(err)
 	}

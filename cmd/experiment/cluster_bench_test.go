@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/mabeam/mabeam/cluster"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // benchConfig writes a grid of random-search studies (one per seed) whose
@@ -71,12 +70,7 @@ func runCLI(b *testing.B, args ...string) {
 // waitWorkers waits until n workers wait on the queue's consumer.
 func waitWorkers(b *testing.B, url string, n int) {
 	b.Helper()
-	nc, err := cluster.Connect(url, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := jetStream(b, url)
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		if c, err := js.Consumer(context.Background(), "MABEAM_JOBS_mabeam", "workers"); err == nil {
@@ -106,17 +100,11 @@ func BenchmarkWorkerProcesses(b *testing.B) {
 		url := srv.ClientURL()
 		// The queue exists before the workers start, so they are pulling
 		// when the timed run begins.
-		nc, err := cluster.Connect(url, "bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		js, _ := jetstream.New(nc)
-		q, err := cluster.OpenQueue(context.Background(), js, "mabeam", cluster.QueueOptions{Group: "warm-up"})
+		q, err := cluster.OpenQueue(context.Background(), jetStream(b, url), "mabeam", cluster.QueueOptions{Group: "warm-up"})
 		if err != nil {
 			b.Fatal(err)
 		}
 		q.Close()
-		nc.Close()
 		var procs []*proc
 		for w := range workers {
 			procs = append(procs, startBench(b, "worker", "--nats", url, "--name", "w"+strconv.Itoa(w), "--concurrency", "4"))

@@ -175,15 +175,7 @@ func TestClusterWorkerKilled(t *testing.T) {
 	run := start(t, "run", clusterConfig, "--db", db, "--nats", url, "--ack-wait", "1s", "--no-analysis")
 	awaitTrials(t, run, db, clusterTrials/4)
 	// w1 is the only worker: a job delivered and not acknowledged is its.
-	nc, err := cluster.Connect(url, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStream(t, url)
 	cons, err := js.Consumer(context.Background(), "MABEAM_JOBS_mabeam", "workers")
 	if err != nil {
 		t.Fatal(err)
@@ -346,13 +338,7 @@ func TestClusterRealModelCost(t *testing.T) {
 		t.Errorf("billed %d nano-dollars on the workers, %d locally", g, w)
 	}
 	// Both workers drew on the run's rate limit, one key in the limits' bucket.
-	nc, err := cluster.Connect(url, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	kv, err := js.KeyValue(context.Background(), "MABEAM_LIMITS")
+	kv, err := jetStream(t, url).KeyValue(context.Background(), "MABEAM_LIMITS")
 	if err != nil {
 		t.Fatalf("no shared rate limit: %v", err)
 	}
@@ -368,4 +354,20 @@ func TestClusterRealModelCost(t *testing.T) {
 	if !strings.Contains(w1.stderr.String()+w2.stderr.String(), "stopped after") {
 		t.Errorf("a stopped worker did not say what it did: %s %s", w1.stderr, w2.stderr)
 	}
+}
+
+// jetStream connects to the server at url for the test's (or benchmark's)
+// length.
+func jetStream(t testing.TB, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := cluster.Connect(url, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
