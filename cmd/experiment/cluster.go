@@ -38,7 +38,7 @@ func (n *natsFlags) add(c *cobra.Command) {
 	f.StringVar(&n.url, "nats", "", "run the evaluations on workers behind NATS JetStream: a server URL (nats://host:4222, several comma-separated), or 'embedded' for an in-process server (see docs/cluster.md)")
 	f.StringVar(&n.queue, "queue", experiments.DefaultQueue, "with --nats: the work queue the workers pull from")
 	f.IntVar(&n.replicas, "replicas", 1, "with --nats: copies of the queue's streams (3 in a three-server cluster)")
-	f.IntVar(&n.localWorkers, "local-workers", -1, "with --nats: workers to run in this process (default 1 with --nats embedded, 0 otherwise)")
+	f.IntVar(&n.localWorkers, "local-workers", 0, "with --nats: workers to run in this process (default 1 with --nats embedded, 0 otherwise)")
 	f.DurationVar(&n.reportEvery, "report-every", 10*time.Second, "with --nats: how often to print the queue's progress")
 	f.DurationVar(&n.ackWait, "ack-wait", 0, "with --nats: how long a job may go without its worker's heartbeat before another worker gets it (default 30s)")
 }
@@ -63,10 +63,10 @@ func (n *natsFlags) check(c *cobra.Command) error {
 		return usagef("--ack-wait %v: want a positive duration", n.ackWait)
 	}
 	if n.localWorkers < 0 {
-		n.localWorkers = 0
-		if n.url == "embedded" {
-			n.localWorkers = 1
-		}
+		return usagef("--local-workers %d: want 0 or more", n.localWorkers)
+	}
+	if !c.Flags().Changed("local-workers") && n.url == "embedded" {
+		n.localWorkers = 1 // an embedded server's run needs a worker of its own
 	}
 	return nil
 }
