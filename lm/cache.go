@@ -56,8 +56,24 @@ func writeStr(h hash.Hash, s string) {
 // The wrapper is a Sampler: each sample is cached under its own key (the
 // request with that Sample), the same key Generate uses, and a call with
 // any sample missing draws all n from m (in one call when m is a Sampler),
-// keeping the cached responses of the hits.
-func Cached(m Model, c Cache) Model { return &cached{m: m, c: c, id: IdentityOf(m)} }
+// keeping the cached responses of the hits. It is a Lister when m is.
+func Cached(m Model, c Cache) Model {
+	w := &cached{m: m, c: c, id: IdentityOf(m)}
+	if l, ok := m.(Lister); ok {
+		return &cachedLister{cached: w, l: l}
+	}
+	return w
+}
+
+// cachedLister is the cache in front of a Lister: it serves the same names.
+type cachedLister struct {
+	*cached
+	l Lister
+}
+
+var _ Lister = (*cachedLister)(nil)
+
+func (w *cachedLister) Names() []string { return w.l.Names() }
 
 type cached struct {
 	m  Model

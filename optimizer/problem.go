@@ -211,13 +211,19 @@ type Checker interface {
 }
 
 // Ready checks a study before optimizer o runs it: the problem's fields,
-// the budget, and o's own Check when it is a Checker.
+// the budget, the evaluator's model names when it is a ModelChecker, and
+// o's own Check when it is a Checker. Every optimizer calls it first.
 func Ready(o Optimizer, p *Problem, b Budget) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
 	if err := b.Validate(); err != nil {
 		return err
+	}
+	if mc, ok := p.Evaluator.(ModelChecker); ok {
+		if err := mc.CheckModels(); err != nil {
+			return err
+		}
 	}
 	if c, ok := o.(Checker); ok {
 		return c.Check(p)

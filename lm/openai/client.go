@@ -155,7 +155,8 @@ type Stats struct {
 
 // Client is an lm.Model on an OpenAI-compatible server. It is safe for
 // concurrent use; one Client should serve every study of a run, so that
-// its limits hold for the run.
+// its limits hold for the run. It is not an lm.Lister: a name outside
+// Options.Models is sent as it is, and only the server knows its models.
 type Client struct {
 	api        *goopenai.Client
 	base       string // the normalized BaseURL, password hidden: for messages

@@ -57,6 +57,7 @@ type Model struct {
 var (
 	_ lm.Model      = (*Model)(nil)
 	_ lm.Identifier = (*Model)(nil)
+	_ lm.Lister     = (*Model)(nil)
 )
 
 // New returns a surrogate model; opts may be nil.
@@ -138,7 +139,8 @@ func (m *Model) Profiles() []Profile {
 	return out
 }
 
-// Names returns the model names the model serves, sorted.
+// Names returns the model names the model serves, sorted (lm.Lister: a
+// caller can refuse any other name before a call).
 func (m *Model) Names() []string {
 	out := make([]string, 0, len(m.profiles))
 	for n := range m.profiles {

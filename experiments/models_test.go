@@ -1,0 +1,68 @@
+package experiments_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mabeam/mabeam/datasets"
+	"github.com/mabeam/mabeam/evaluation"
+	"github.com/mabeam/mabeam/lm"
+	"github.com/mabeam/mabeam/lm/sim"
+	"github.com/mabeam/mabeam/optimizer"
+	"github.com/mabeam/mabeam/space"
+)
+
+// Every registered optimizer (random, SIMBA, BEACON, the edge learners)
+// refuses a team whose model name is misspelt before its first trial, as
+// the config's validation does for the CLI.
+func TestOptimizersRefuseUnknownModel(t *testing.T) {
+	comps := []space.Component{{Name: "sim-small"}, {Name: "sim-lagre"}}
+	ts, err := space.Team{
+		Agents: []space.Agent{
+			{ID: "a1", Role: "solver", Vars: []space.Var{space.ComponentChoice(space.LocalModel, comps...)}},
+			{ID: "a2", Role: "solver"},
+		},
+		Vars:        []space.Var{space.Choice(space.TeamTopology, space.TopoExplicit)},
+		Edges:       []space.Edge{{From: "a1", To: "a2"}, {From: "a2", To: "a1"}},
+		SearchEdges: true,
+	}.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := datasets.Builtin("arithmetic", datasets.Sizes{Train: 40, Val: 10, Test: 10}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := ts.Space().Sample(optimizer.TrialRand(1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base[space.AgentVar("a1", space.LocalModel)] = "sim-small"
+	model := lm.Cached(sim.New(nil), lm.NewMemoryCache()) // as the CLI runs it
+	names := optimizer.Names()
+	if len(names) < 5 {
+		t.Fatalf("registered optimizers %v; want random, simba, beacon, gptswarm and agentprune", names)
+	}
+	for _, name := range names {
+		opt, err := optimizer.New(name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trials := 0
+		p := &optimizer.Problem{
+			Space: ts.Space(), Evaluator: &optimizer.TeamEvaluator{Space: ts, Model: model},
+			Train: sp.Train, Val: sp.Val, Test: sp.Test, Seed: 1, Baseline: base, Model: model,
+			OnTrial: func(context.Context, optimizer.Trial, *evaluation.Report) error { trials++; return nil },
+		}
+		res, err := opt.Optimize(context.Background(), p, optimizer.Budget{Trials: 4})
+		var ue *optimizer.UnknownModelError
+		if !errors.As(err, &ue) || ue.Agent != "a1" || ue.Model != "sim-lagre" || !strings.Contains(err.Error(), "known: sim-adversary") {
+			t.Errorf("%s: err = %v, want agent a1's unknown model sim-lagre", name, err)
+		}
+		if trials != 0 || res != nil && len(res.Trials) != 0 {
+			t.Errorf("%s: %d trials told before the error", name, trials)
+		}
+	}
+}
