@@ -4,6 +4,11 @@
 // team compiler built on it (Compiler, registered as the optimizer
 // "beacon").
 //
+// For a black-box space, give Sampler{} to optimizer.NewStudy and Ask and
+// Tell; for a team, call (&Compiler{}).Optimize on an optimizer.Problem
+// with a baseline, a train split and a Model for the instruction
+// proposals (the package's examples show both).
+//
 // # The team compiler
 //
 // Shaped like DSPy's MIPROv2 (dspy/teleprompt/mipro_optimizer_v2.py), for
@@ -25,7 +30,8 @@
 //   - The GP searches the team space (its instruction and demo-count
 //     variables fixed at the baseline's: the materials replace them) with,
 //     per agent, a choice of instruction candidate and of demo set, active
-//     with the agent. The first search trial is the baseline as it is.
+//     with the agent. The first search trial is the baseline's parameters with
+//     its own instructions and the labelled demo set (the pool's demos).
 //   - With more than 50 validation examples, each search trial is scored on
 //     a mini-batch of 35 (split "val-batch", which does not compete for the
 //     best), and every 5 trials and at the end the configuration of best

@@ -1,6 +1,8 @@
 // Package coordination provides the protocols by which agents of a team
 // decide together: consensus, auctions, markets, conflict resolution and
 // hierarchical coordination, plus the token-budget splits the team uses.
+// Most are a value with one call, e.g. Consensus{}.Decide(votes) or
+// SealedBid{Pricing: SecondPrice}.Run(bids).
 //
 // Every protocol is a plain Go value whose zero value is a sensible
 // default, with a documented rule, deterministic tie-breaking (by agent

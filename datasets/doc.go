@@ -1,6 +1,7 @@
 // Package datasets provides benchmark examples: built-in generated families
 // with exact answers and solvers, JSONL loaders and writers, splits, and
-// answer metrics.
+// answer metrics. Builtin generates a family's train, validation and test
+// splits in one call; LoadFile and Split do the same for a file.
 //
 // # Families
 //

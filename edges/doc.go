@@ -1,7 +1,9 @@
 // Package edges is the multi-agent literature's topology optimizers, as
 // baselines for SIMBA and BEACON: GPTSwarm's edge learning (Zhuge et al.,
 // ICML 2024; registered as the optimizer "gptswarm") and AgentPrune's
-// one-shot pruning (Zhang et al., ICLR 2025; "agentprune").
+// one-shot pruning (Zhang et al., ICLR 2025; "agentprune"). Run one as
+// (&Optimizer{Method: GPTSwarm}).Optimize, or build it by name with
+// optimizer.New, on a team Problem with a baseline and a train split.
 //
 // Both need a team space whose topology can be explicit with searched
 // edges (team.search_edges in a config): every candidate edge between

@@ -3,6 +3,9 @@
 // documented below with its type, default and an example — validates them
 // with errors that name file:line and field, and compiles each into its
 // studies, one per (dataset, optimizer, seed), that the Runner stores.
+// Load (or Parse) reads a config, Config.Studies compiles it, and
+// Runner.Run runs the studies into a store; `experiment run CONFIG` does
+// all three.
 //
 // # The format
 //
@@ -128,8 +131,10 @@
 // vars, take the kind of their scalar (int, float, bool or string for a
 // choice) or a type key: int, float, choice or bool; {type: bool} is a
 // searched switch. A numeric range whose bounds are all whole numbers needs
-// type: int or type: float. Extra variables reach the team spec only where
-// an agent kind reads them; they are searched and stored like the others.
+// type: int or type: float. Extra agent variables are searched and stored
+// like the others (for analysis), but no agent reads them: team.AgentSpec
+// has no field for them, and team.FromAssignment passes on only the extra
+// team variables it knows (below).
 //
 // Team.Compile's flat names (space package docs) are agent/<id>/<name> and
 // team/<name>, with budget_allocation as team/budget; token_budget and

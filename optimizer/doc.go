@@ -1,7 +1,11 @@
 // Package optimizer is the contract every optimizer shares: a Problem (space,
 // evaluator, train/val/test splits), a Budget, Trials and a Result, the
 // ask/tell Study for black-box use, the seeded random-search baseline, and a
-// registry of optimizers by name.
+// registry of optimizers by name. New(name, settings) builds a registered
+// optimizer ("random" here; "simba", "beacon", "gptswarm" and "agentprune"
+// once their packages are imported), and its Optimize(ctx, problem,
+// budget) runs a study; TeamEvaluator scores a team space's points with a
+// model. Register adds an optimizer of your own (ExampleRegister).
 //
 // Two ways to drive an optimizer:
 //

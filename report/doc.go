@@ -1,4 +1,5 @@
-// Package report draws the plots of a study's team metrics (gonum/plot, PNG and SVG) and writes the self-contained HTML report.
+// Package report draws the plots of a study's team metrics (gonum/plot, PNG
+// and SVG) and writes the self-contained HTML report ([Page.WriteHTML]).
 //
 // The plot inputs are plain data that the caller fills from the store; each
 // has a Plot method returning a *plot.Plot, which [Save] writes as PNG or SVG

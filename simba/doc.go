@@ -3,7 +3,10 @@
 // simba_utils.py), extended from one program to a team of agents. It is
 // registered as the optimizer "simba"; Settings' zero value is DSPy's
 // defaults (batch 32, 6 candidates, 8 steps, 4 max demos, demo inputs cut
-// at 100,000 bytes, both selection temperatures 0.2).
+// at 100,000 bytes, both selection temperatures 0.2). Run it with
+// (&SIMBA{}).Optimize, or optimizer.New("simba", settings), on an
+// optimizer.Problem with a baseline and a train split of at least one
+// batch; Check says what a problem lacks.
 //
 // # The algorithm
 //

@@ -1,7 +1,9 @@
 // Package space defines search spaces: typed variables, conditions,
 // constraints and assignments, with seeded sampling, a vector encoding for
 // Bayesian optimization, the CLI's JSON space format, and the multi-agent
-// team space every optimizer searches.
+// team space every optimizer searches. Team{...}.Compile builds a team's
+// space (TeamSpace.Space is what optimizers search, Decode the way back);
+// New (or ParseJSON) builds any other, and Sample draws a seeded point.
 //
 // # Variables and assignments
 //

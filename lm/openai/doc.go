@@ -1,6 +1,7 @@
 // Package openai is an lm.Model for any OpenAI-compatible chat completions
 // server (OpenAI, vLLM, Ollama, llama.cpp, LiteLLM and the like), built on
-// github.com/sashabaranov/go-openai.
+// github.com/sashabaranov/go-openai. New(&Options{BaseURL: ...}) returns
+// the Client; share one among every study of a run.
 //
 // # Configuration
 //

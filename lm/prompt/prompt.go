@@ -1,6 +1,9 @@
 // Package prompt renders an agent's prompt into chat messages and parses it
 // back. It is the one text format the team writes and the surrogate model
-// reads, so both go through the same code path a real model sees.
+// reads, so both go through the same code path a real model sees: Render
+// turns a Prompt into the messages of an lm.Request, Parse reads them
+// back, and ReadAnswer reads a reply's answer and confidence (FormatAnswer
+// writes one).
 //
 // A prompt is two messages. The system message holds what is fixed for an
 // agent (task, agent id, role, instruction, rules, demos), so a team renders

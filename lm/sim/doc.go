@@ -1,7 +1,9 @@
 // Package sim is the surrogate language model: an offline, deterministic
 // lm.Model that solves the built-in task families itself and errs the way a
 // real model would, so teams and optimizers can be studied fast and
-// reproducibly.
+// reproducibly. New(&Options{Seed: 1}) returns one; it serves the built-in
+// profiles "sim-small", "sim-medium", "sim-large" and "sim-adversary" (and
+// any of Options.Profiles).
 //
 // # What a call does
 //
