@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -90,5 +91,30 @@ func TestRunnerParallelStop(t *testing.T) {
 		if rec.Status != store.StatusInterrupted && rec.Status != store.StatusComplete {
 			t.Errorf("%s: status %s after the stop", st.Name, rec.Status)
 		}
+	}
+}
+
+// The experiment's record holds its config as written, under the name it
+// ran as (a notebook reads it from experiments.config).
+func TestExperimentConfigStored(t *testing.T) {
+	s := openStore(t)
+	c := mustParse(t, runnerConfig, "rt.yaml")
+	if err := c.Rename("renamed"); err != nil {
+		t.Fatal(err)
+	}
+	sts, err := c.Studies(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Runner{Store: s, NoAnalysis: true}).Run(context.Background(), sts); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Experiment(context.Background(), "renamed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]string
+	if err := json.Unmarshal(e.Config, &got); err != nil || got["yaml"] != runnerConfig || got["name"] != "renamed" || got["file"] != "rt.yaml" {
+		t.Errorf("experiments.config = %s (%v), want the config as written", e.Config, err)
 	}
 }

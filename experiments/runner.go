@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -170,6 +171,11 @@ func (r *Runner) Run(ctx context.Context, studies []*Study) ([]Summary, error) {
 			h.Write([]byte(st.ConfigHash))
 		}
 		e.ConfigHash = hex.EncodeToString(h.Sum(nil))
+		if c := studies[0].config; c != nil && c.source != nil {
+			// The config as written (the studies' own canonical configs
+			// are in studies.config), under the name it ran as.
+			e.Config, _ = json.Marshal(map[string]string{"file": c.File, "name": c.Name, "yaml": string(c.source)})
+		}
 		if err := r.Store.SetExperiment(ctx, e); err != nil {
 			return nil, err
 		}
