@@ -8,6 +8,7 @@ PKGS    := ./...
 all: build
 
 build:
+	@test -e $(BIN) || echo "make: the first build compiles SQLite (cgo) and prints nothing for about 2.5 minutes on 2 cores"
 	$(GO) build -o $(BIN) ./cmd/experiment
 
 # The quickstart: a default team on the built-in surrogate model; no network, no keys.
@@ -68,3 +69,28 @@ figures:
 	mkdir -p out/figures
 	MABEAM_FIGURES=1 MABEAM_FIGURES_DIR=$(CURDIR)/out/figures $(GO) test -count=1 -v -timeout 30m -run TestFigures ./experiments/
 	MABEAM_FIGURES=1 $(GO) test -count=1 -v -run TestCalibrationFigure ./cmd/experiment/
+
+# The analysis notebooks (notebooks/*.ipynb), executed on the stores they read:
+# the quickstart's (make run) and the adversarial-topology experiment's, both
+# run with --resume, so a second `make notebooks` reruns no study. Executed
+# copies go to NB_OUT, never into notebooks/; a notebook there must be committed
+# without outputs (notebooks-check). Prints each notebook's execution time.
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+NB_OUT    ?= out/notebooks
+
+.PHONY: notebooks notebooks-check
+
+notebooks-check:
+	@python3 -c 'import json, sys; bad = [f for f in sys.argv[1:] if any(c.get("outputs") or c.get("execution_count") is not None for c in json.load(open(f))["cells"])]; bad and sys.exit("notebooks with outputs (clear them: jupyter nbconvert --clear-output --inplace " + " ".join(bad) + ")")' $(NOTEBOOKS)
+
+notebooks: notebooks-check run
+	@s=$$(date +%s%N); ./$(BIN) run experiments/topology_adversary.yaml --resume || exit 1; e=$$(date +%s%N); \
+	  echo "notebooks: experiments/topology_adversary.yaml run in $$(( (e - s) / 1000000000 )).$$(( (e - s) / 100000000 % 10 )) s"
+	@mkdir -p $(NB_OUT)
+	@for nb in $(NOTEBOOKS); do \
+	  s=$$(date +%s%N); \
+	  MABEAM_DB=$(CURDIR)/out/quickstart.db MABEAM_ADVERSARY_DB=$(CURDIR)/out/topology_adversary.db PYDEVD_DISABLE_FILE_VALIDATION=1 \
+	    jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=600 --output-dir $(NB_OUT) "$$nb" || exit 1; \
+	  e=$$(date +%s%N); \
+	  echo "notebooks: $$nb executed in $$(( (e - s) / 1000000000 )).$$(( (e - s) / 100000000 % 10 )) s (jupyter nbconvert --execute, output in $(NB_OUT))"; \
+	done
