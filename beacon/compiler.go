@@ -122,7 +122,7 @@ func (c *Compiler) Check(p *optimizer.Problem) error {
 	if len(p.Train) == 0 {
 		return errors.New("beacon: the train split is empty; demo sets are bootstrapped from it (set train > 0)")
 	}
-	return nil
+	return optimizer.CheckModelName(p.Model, c.Settings.ProposalModel, "beacon: proposal_model")
 }
 
 // compileData is the bootstrap trial's Data: what the search is built on.

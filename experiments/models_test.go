@@ -66,3 +66,40 @@ func TestOptimizersRefuseUnknownModel(t *testing.T) {
 		}
 	}
 }
+
+// The model of an optimizer's own calls is checked too: SIMBA's
+// advice_model and BEACON's proposal_model, misspelt, fail before any trial.
+func TestOptimizerModelSettingChecked(t *testing.T) {
+	ts, err := space.Team{Agents: []space.Agent{{ID: "a1", Role: "solver"}, {ID: "a2", Role: "solver"}}}.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := datasets.Builtin("arithmetic", datasets.Sizes{Train: 40, Val: 10, Test: 10}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := ts.Space().Sample(optimizer.TrialRand(1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := lm.Cached(sim.New(nil), lm.NewMemoryCache())
+	for name, settings := range map[string]map[string]any{
+		"simba":  {"advice_model": "sim-lagre"},
+		"beacon": {"proposal_model": "sim-lagre"},
+	} {
+		opt, err := optimizer.New(name, settings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trials := 0
+		p := &optimizer.Problem{
+			Space: ts.Space(), Evaluator: &optimizer.TeamEvaluator{Space: ts, Model: model},
+			Train: sp.Train, Val: sp.Val, Test: sp.Test, Seed: 1, Baseline: base, Model: model,
+			OnTrial: func(context.Context, optimizer.Trial, *evaluation.Report) error { trials++; return nil },
+		}
+		_, err = opt.Optimize(context.Background(), p, optimizer.Budget{Trials: 4})
+		if !errors.Is(err, lm.ErrUnknownModel) || !strings.Contains(err.Error(), `unknown model "sim-lagre"`) || trials != 0 {
+			t.Errorf("%s with a misspelt model setting: %v after %d trials; want the unknown model before any", name, err, trials)
+		}
+	}
+}

@@ -100,3 +100,19 @@ func agentModels(ag space.Agent) (names []string, usesDefault bool) {
 	}
 	return names, v.Conditional()
 }
+
+// CheckModelName reports an optimizer setting's model name (what names
+// it, e.g. "simba: advice_model") that m does not serve, when m can tell
+// (lm.Lister); nil for an empty name or a model that cannot list its names.
+// An optimizer's Check calls it for the models of its own calls.
+func CheckModelName(m lm.Model, name, what string) error {
+	l, ok := m.(lm.Lister)
+	if name == "" || !ok {
+		return nil
+	}
+	known := l.Names()
+	if slices.Contains(known, name) {
+		return nil
+	}
+	return fmt.Errorf("%s: unknown model %q (known: %s): %w", what, name, strings.Join(known, ", "), lm.ErrUnknownModel)
+}

@@ -190,7 +190,7 @@ func (o *SIMBA) Check(p *optimizer.Problem) error {
 	if len(o.usable(p)) == 0 {
 		return fmt.Errorf("simba: none of the strategies %v can run on this problem (append_rule needs Problem.Model; append_demo and team_move a team evaluator)", s.Strategies)
 	}
-	return nil
+	return optimizer.CheckModelName(p.Model, s.AdviceModel, "simba: advice_model")
 }
 
 // usable are the strategies of the settings that p can serve.
