@@ -31,16 +31,7 @@ func TestOptimizersRefuseUnknownModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp, err := datasets.Builtin("arithmetic", datasets.Sizes{Train: 40, Val: 10, Test: 10}, 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := ts.Space().Sample(optimizer.TrialRand(1, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base[space.AgentVar("a1", space.LocalModel)] = "sim-small"
-	model := lm.Cached(sim.New(nil), lm.NewMemoryCache()) // as the CLI runs it
+	problem := modelProblem(t, ts, func(base space.Assignment) { base[space.AgentVar("a1", space.LocalModel)] = "sim-small" })
 	names := optimizer.Names()
 	if len(names) < 5 {
 		t.Fatalf("registered optimizers %v; want random, simba, beacon, gptswarm and agentprune", names)
@@ -50,19 +41,14 @@ func TestOptimizersRefuseUnknownModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		trials := 0
-		p := &optimizer.Problem{
-			Space: ts.Space(), Evaluator: &optimizer.TeamEvaluator{Space: ts, Model: model},
-			Train: sp.Train, Val: sp.Val, Test: sp.Test, Seed: 1, Baseline: base, Model: model,
-			OnTrial: func(context.Context, optimizer.Trial, *evaluation.Report) error { trials++; return nil },
-		}
+		p, trials := problem()
 		res, err := opt.Optimize(context.Background(), p, optimizer.Budget{Trials: 4})
 		var ue *optimizer.UnknownModelError
 		if !errors.As(err, &ue) || ue.Agent != "a1" || ue.Model != "sim-lagre" || !strings.Contains(err.Error(), "known: sim-adversary") {
 			t.Errorf("%s: err = %v, want agent a1's unknown model sim-lagre", name, err)
 		}
-		if trials != 0 || res != nil && len(res.Trials) != 0 {
-			t.Errorf("%s: %d trials told before the error", name, trials)
+		if *trials != 0 || res != nil && len(res.Trials) != 0 {
+			t.Errorf("%s: %d trials told before the error", name, *trials)
 		}
 	}
 }
@@ -74,15 +60,7 @@ func TestOptimizerModelSettingChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp, err := datasets.Builtin("arithmetic", datasets.Sizes{Train: 40, Val: 10, Test: 10}, 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := ts.Space().Sample(optimizer.TrialRand(1, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := lm.Cached(sim.New(nil), lm.NewMemoryCache())
+	problem := modelProblem(t, ts, nil)
 	for name, settings := range map[string]map[string]any{
 		"simba":  {"advice_model": "sim-lagre"},
 		"beacon": {"proposal_model": "sim-lagre"},
@@ -91,15 +69,37 @@ func TestOptimizerModelSettingChecked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		trials := 0
-		p := &optimizer.Problem{
+		p, trials := problem()
+		_, err = opt.Optimize(context.Background(), p, optimizer.Budget{Trials: 4})
+		if !errors.Is(err, lm.ErrUnknownModel) || !strings.Contains(err.Error(), `unknown model "sim-lagre"`) || *trials != 0 {
+			t.Errorf("%s with a misspelt model setting: %v after %d trials; want the unknown model before any", name, err, *trials)
+		}
+	}
+}
+
+// modelProblem returns a maker of fresh problems over the team space ts on
+// arithmetic, with the sim model behind a cache as the CLI runs it, whose
+// OnTrial counts the trials told; edit, if set, adjusts the baseline.
+func modelProblem(t *testing.T, ts *space.TeamSpace, edit func(space.Assignment)) func() (*optimizer.Problem, *int) {
+	t.Helper()
+	sp, err := datasets.Builtin("arithmetic", datasets.Sizes{Train: 40, Val: 10, Test: 10}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := ts.Space().Sample(optimizer.TrialRand(1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(base)
+	}
+	model := lm.Cached(sim.New(nil), lm.NewMemoryCache())
+	return func() (*optimizer.Problem, *int) {
+		trials := new(int)
+		return &optimizer.Problem{
 			Space: ts.Space(), Evaluator: &optimizer.TeamEvaluator{Space: ts, Model: model},
 			Train: sp.Train, Val: sp.Val, Test: sp.Test, Seed: 1, Baseline: base, Model: model,
-			OnTrial: func(context.Context, optimizer.Trial, *evaluation.Report) error { trials++; return nil },
-		}
-		_, err = opt.Optimize(context.Background(), p, optimizer.Budget{Trials: 4})
-		if !errors.Is(err, lm.ErrUnknownModel) || !strings.Contains(err.Error(), `unknown model "sim-lagre"`) || trials != 0 {
-			t.Errorf("%s with a misspelt model setting: %v after %d trials; want the unknown model before any", name, err, trials)
-		}
+			OnTrial: func(context.Context, optimizer.Trial, *evaluation.Report) error { *trials++; return nil },
+		}, trials
 	}
 }
