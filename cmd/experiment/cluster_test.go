@@ -168,6 +168,7 @@ func embeddedServer(t *testing.T) string {
 // A worker process killed mid-job: its job goes to the other worker, and
 // the run stores every trial once, the local run's table.
 func TestClusterWorkerKilled(t *testing.T) {
+	t.Parallel()
 	want := clusterReference(t)
 	url := embeddedServer(t)
 	w1 := start(t, "worker", "--nats", url, "--name", "w1", "--concurrency", "2")
@@ -208,6 +209,7 @@ func TestClusterWorkerKilled(t *testing.T) {
 // A coordinator killed mid-run: run --resume --nats continues without
 // repeating a finished trial, to the local run's table.
 func TestClusterCoordinatorKilled(t *testing.T) {
+	t.Parallel()
 	want := clusterReference(t)
 	url := embeddedServer(t)
 	start(t, "worker", "--nats", url, "--name", "w1", "--concurrency", "4")
@@ -247,6 +249,7 @@ func TestClusterCoordinatorKilled(t *testing.T) {
 // on, and the server rejoins; with two stopped it pauses, saying so, and
 // goes on when one returns; the trial table is the local run's.
 func TestClusterServersDown(t *testing.T) {
+	t.Parallel()
 	want := clusterReference(t)
 	c, err := cluster.StartCluster(t.TempDir(), 3)
 	if err != nil {

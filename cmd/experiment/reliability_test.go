@@ -305,6 +305,7 @@ func TestGPTSwarmResume(t *testing.T) { killResume(t, "gptswarm") }
 func TestAgentPruneResume(t *testing.T) { killResume(t, "agentprune") }
 
 func killResume(t *testing.T, name string) {
+	t.Parallel() // a study's CLI runs use about one core: two at once on two cores
 	n, _ := strconv.Atoi(os.Getenv("MABEAM_OPTIMIZER_KILLS"))
 	if n <= 0 {
 		n = 3
