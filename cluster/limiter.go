@@ -137,12 +137,8 @@ func (l *Limiter) Wait(ctx context.Context, tokens int) error {
 	case wait == 0:
 		return nil
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
+	if !sleep(ctx, wait) {
 		return ctx.Err()
 	}
+	return nil
 }

@@ -386,33 +386,26 @@ func (q *Queue) Submit(ctx context.Context, j Job) error {
 	m.Header.Set(groupHeader, q.group)
 	m.Header.Set(maxDeliverHeader, strconv.Itoa(q.maxDeliver))
 	m.Header.Set(maxLostHeader, strconv.Itoa(q.maxLost))
+	// While there is no leader or no quorum (servers down), wait for the
+	// cluster as long as ctx lets us; the job's ID keeps a resend from
+	// running twice.
 	var since time.Time // when JetStream stopped taking jobs
-	wait := 25 * time.Millisecond
-	for {
+	err := keepTrying(ctx, 0, func() error {
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		defer cancel()
 		_, err := q.js.PublishMsg(actx, m, jetstream.WithMsgID(j.ID), jetstream.WithExpectStream(jobsStream(q.name)))
-		cancel()
-		if err == nil {
-			if !since.IsZero() {
-				q.log.Info("cluster: JetStream takes jobs again; the run goes on", "queue", q.name, "paused", time.Since(since).Round(time.Millisecond))
-			}
-			return nil
-		}
-		if !transient(err) || ctx.Err() != nil {
-			return fmt.Errorf("cluster: queue %s: submitting job %s: %w", q.name, j.ID, err)
-		}
-		// No leader or no quorum (servers down): wait for the cluster, as
-		// long as ctx lets us; the job's ID keeps a resend from running twice.
-		if since.IsZero() {
-			since = time.Now()
-			q.log.Warn("cluster: JetStream cannot take jobs (no leader or no quorum: servers down?); the run pauses until it can", "queue", q.name, "err", err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, time.Second)
+		return err
+	}, func(err error) {
+		since = time.Now()
+		q.log.Warn("cluster: JetStream cannot take jobs (no leader or no quorum: servers down?); the run pauses until it can", "queue", q.name, "err", err)
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: queue %s: submitting job %s: %w", q.name, j.ID, err)
 	}
+	if !since.IsZero() {
+		q.log.Info("cluster: JetStream takes jobs again; the run goes on", "queue", q.name, "paused", time.Since(since).Round(time.Millisecond))
+	}
+	return nil
 }
 
 // Await waits for the results of the jobs ids and returns them by ID:

@@ -375,7 +375,8 @@ const (
 // answered, or the cluster could not serve it yet.
 func transient(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, errPending) ||
-		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) {
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) {
 		return true
 	}
 	var apiErr *jetstream.APIError
@@ -399,25 +400,38 @@ func Retry(ctx context.Context, op func(context.Context) error) error { return r
 // succeeds, fails for good, ctx ends, or patience runs out; the last two
 // return an *unavailableError.
 func retry(ctx context.Context, op func(context.Context) error) error {
+	return keepTrying(ctx, patience, func() error {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		defer cancel()
+		return op(actx)
+	}, nil)
+}
+
+// keepTrying runs attempt until it succeeds or fails for good (an error
+// that is not transient, returned as it is), waiting between attempts from
+// 25 ms doubling up to 500 ms, while ctx lives and, if patience > 0, for
+// up to patience; then it returns an *unavailableError. paused, if set, is
+// called with the first transient error, before the first wait. Each
+// attempt bounds its own time.
+func keepTrying(ctx context.Context, patience time.Duration, attempt func() error, paused func(error)) error {
 	start := time.Now()
 	wait := 25 * time.Millisecond
 	for {
-		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-		err := op(actx)
-		cancel()
+		err := attempt()
 		if err == nil || !transient(err) {
 			return err
 		}
 		if ctx.Err() != nil {
 			return &unavailableError{waited: time.Since(start), ctx: ctx.Err(), last: err}
 		}
-		if time.Since(start) > patience {
+		if patience > 0 && time.Since(start) > patience {
 			return &unavailableError{waited: time.Since(start), last: err}
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
+		if paused != nil {
+			paused(err)
+			paused = nil
 		}
+		sleep(ctx, wait)
 		wait = min(2*wait, 500*time.Millisecond)
 	}
 }

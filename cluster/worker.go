@@ -252,20 +252,12 @@ func (w *worker) settle(ctx context.Context, m jetstream.Msg, l lease, r Result,
 	beating := heartbeat(hctx, m, l.ackWait/3)
 	group := m.Headers().Get(groupHeader)
 	publish := func() error {
-		wait := 50 * time.Millisecond
-		for {
-			// Each attempt may finish after ctx's end: the job is over.
+		return keepTrying(ctx, 0, func() error {
+			// An attempt may finish after ctx's end: the job is over.
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportWait)
-			err := publishResult(actx, w.js, w.name, group, r)
-			cancel()
-			if err == nil || !transient(err) && !errors.Is(err, nats.ErrConnectionReconnecting) || ctx.Err() != nil {
-				return err
-			}
-			if !sleep(ctx, wait) {
-				return err
-			}
-			wait = min(2*wait, time.Second)
-		}
+			defer cancel()
+			return publishResult(actx, w.js, w.name, group, r)
+		}, nil)
 	}
 	err := publish()
 	if errors.Is(err, nats.ErrMaxPayload) {
