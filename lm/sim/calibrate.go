@@ -527,52 +527,49 @@ func bisect(f func(float64) float64, target, lo, hi float64) float64 {
 // tokens of the records that report theirs matches their mean; keep if
 // none does.
 func fitVerbosity(rs []fitRecord, tokens func(fitRecord, float64) float64, keep float64) float64 {
-	var used []fitRecord
-	target := 0.0
-	for _, r := range rs {
-		if r.CompletionTokens > 0 {
-			used = append(used, r)
-			target += float64(r.CompletionTokens)
-		}
-	}
-	if len(used) == 0 {
+	logV, ok := fitMean(rs, func(r fitRecord) (float64, bool) { return float64(r.CompletionTokens), r.CompletionTokens > 0 },
+		func(r fitRecord, logV float64) float64 { return tokens(r, math.Exp(logV)) }, math.Log(1.0/64), math.Log(64))
+	if !ok {
 		return keep
 	}
-	target /= float64(len(used))
-	mean := func(logV float64) float64 {
-		s := 0.0
-		for _, r := range used {
-			s += tokens(r, math.Exp(logV))
-		}
-		return s / float64(len(used))
-	}
-	return round(math.Exp(bisect(mean, target, math.Log(1.0/64), math.Log(64))))
+	return round(math.Exp(logV))
 }
 
 // fitBias is the confidence bias at which the mean expected stated
 // confidence of the parsed records matches their mean; keep if none is
 // parsed.
 func fitBias(rs []fitRecord, conf func(fitRecord, float64) float64, keep float64) float64 {
+	b, ok := fitMean(rs, func(r fitRecord) (float64, bool) { return r.Confidence, r.Parsed }, conf, -8, 8)
+	if !ok {
+		return keep
+	}
+	return round(b)
+}
+
+// fitMean is the x in [lo, hi] at which the mean of expect(r, x) over the
+// records observed selects matches the mean of their observed values;
+// false if it selects none.
+func fitMean(rs []fitRecord, observed func(fitRecord) (float64, bool), expect func(fitRecord, float64) float64, lo, hi float64) (float64, bool) {
 	var used []fitRecord
 	target := 0.0
 	for _, r := range rs {
-		if r.Parsed {
+		if v, ok := observed(r); ok {
 			used = append(used, r)
-			target += r.Confidence
+			target += v
 		}
 	}
 	if len(used) == 0 {
-		return keep
+		return 0, false
 	}
 	target /= float64(len(used))
-	mean := func(b float64) float64 {
+	mean := func(x float64) float64 {
 		s := 0.0
 		for _, r := range used {
-			s += conf(r, b)
+			s += expect(r, x)
 		}
 		return s / float64(len(used))
 	}
-	return round(bisect(mean, target, -8, 8))
+	return bisect(mean, target, lo, hi), true
 }
 
 // fitLatency sets p's Latency and CompletionTokenLatency by least squares
