@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mabeam/mabeam/cluster"
-	"github.com/mabeam/mabeam/datasets"
 	"github.com/mabeam/mabeam/optimizer"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -37,13 +36,7 @@ func TestStudyOnWorkers(t *testing.T) {
 	// The workers compile the config themselves.
 	workerStudies := map[string]*cluster.Study{}
 	for _, st := range load() {
-		exs := map[string]datasets.Example{}
-		for _, split := range [][]datasets.Example{st.Problem.Train, st.Problem.Val, st.Problem.Test} {
-			for _, ex := range split {
-				exs[ex.ID] = ex
-			}
-		}
-		workerStudies[st.Name] = &cluster.Study{Evaluator: st.Evaluator, Examples: exs}
+		workerStudies[st.Name] = &cluster.Study{Evaluator: st.Evaluator, Examples: examplesByID(st)}
 	}
 	lookup := func(name, _ string) (*cluster.Study, error) {
 		if s, ok := workerStudies[name]; ok {
