@@ -443,10 +443,11 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("cluster: queue %s: stats: %w", q.name, err)
 	}
+	c := countsOf(ci)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return Stats{
-		Queued: int(ci.NumPending), InFlight: ci.NumAckPending,
+		Queued: c.Queued, InFlight: c.InFlight,
 		Done: len(q.results), Failed: q.failed, Redelivered: q.redelivered,
 		Duplicates: q.duplicates, PerWorker: maps.Clone(q.perWorker),
 	}, nil
@@ -481,5 +482,10 @@ func QueueState(ctx context.Context, nc *nats.Conn, name string) (QueueCounts, e
 	if err != nil {
 		return QueueCounts{}, fmt.Errorf("cluster: queue %s: %w", name, err)
 	}
-	return QueueCounts{Queued: int(ci.NumPending), InFlight: ci.NumAckPending, Workers: ci.NumWaiting}, nil
+	return countsOf(ci), nil
+}
+
+// countsOf reads a queue's counts from its workers' consumer.
+func countsOf(ci *jetstream.ConsumerInfo) QueueCounts {
+	return QueueCounts{Queued: int(ci.NumPending), InFlight: ci.NumAckPending, Workers: ci.NumWaiting}
 }
