@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mabeam/mabeam/evaluation"
@@ -199,20 +200,21 @@ func (r *Runner) Run(ctx context.Context, studies []*Study) ([]Summary, error) {
 }
 
 // runParallel runs up to r.Parallel studies at once. The first study to
-// fail stops the others (they are left interrupted, for --resume) and its
-// error is returned; the summaries are those of the studies that finished,
-// in the studies' order.
+// fail or stop stops the others as Stop does (each commits the trial in
+// progress and is left interrupted, for --resume) and starts no more; its
+// error is returned. The summaries are those of the studies that
+// finished, in the studies' order.
 func (r *Runner) runParallel(ctx context.Context, studies []*Study, plans []plan, holder string) ([]Summary, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	defer r.serialize()()
-	sums := make([]*Summary, len(studies))
 	var (
+		halt  atomic.Bool
 		mu    sync.Mutex
 		first error // the first study's failure, or stop
 	)
-	// The others stop as a cancelled run does: interrupted, not failed.
-	stopped := fmt.Errorf("another study of the run ended: %w", context.Canceled)
+	stop := r.Stop
+	r.Stop = func() bool { return halt.Load() || stop != nil && stop() }
+	defer func() { r.Stop = stop }()
+	sums := make([]*Summary, len(studies))
 	sem := make(chan struct{}, r.Parallel)
 	var wg sync.WaitGroup
 	for i, st := range studies {
@@ -220,7 +222,7 @@ func (r *Runner) runParallel(ctx context.Context, studies []*Study, plans []plan
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || halt.Load() {
 			break
 		}
 		wg.Add(1)
@@ -229,11 +231,11 @@ func (r *Runner) runParallel(ctx context.Context, studies []*Study, plans []plan
 			s, err := r.runStudy(ctx, st, plans[i], holder)
 			if err != nil {
 				mu.Lock()
-				if first == nil && context.Cause(ctx) != stopped {
+				if first == nil {
 					first = err
 				}
 				mu.Unlock()
-				cancel(stopped)
+				halt.Store(true)
 				return
 			}
 			sums[i] = &s
