@@ -135,18 +135,6 @@ func TestDistributedRun(t *testing.T) {
 	if _, err := (&Runner{Store: dist, Parallel: 4, Progress: d.Track(nil)}).Run(ctx, sts); err != nil {
 		t.Fatal(err)
 	}
-	// Each study's shared state says what the store says.
-	states, err := StudyStates(ctx, connect("status"))
-	if err != nil || len(states) != len(sts) {
-		t.Fatalf("%d study states (%v), want %d", len(states), err, len(sts))
-	}
-	for _, s := range states {
-		rec, trials := storedTrials(t, dist, s.Study)
-		if s.Status != "done" || s.Spent.Trials != len(trials) || s.Best == nil || *s.Best != *rec.Result.BestValScore ||
-			s.Budget.Calls != rec.Budget.Calls || s.Spent.Calls != *rec.Result.LMCalls {
-			t.Errorf("shared state %+v; the store has %d trials, best %v, %d calls", s, len(trials), *rec.Result.BestValScore, *rec.Result.LMCalls)
-		}
-	}
 	for _, st := range sts {
 		wrec, want := storedTrials(t, local, st.Name)
 		grec, got := storedTrials(t, dist, st.Name)
@@ -163,6 +151,19 @@ func TestDistributedRun(t *testing.T) {
 	}
 	if s.PerWorker["w1"] == 0 || s.PerWorker["w2"] == 0 || s.Failed != 0 || s.Done < 40 {
 		t.Errorf("queue stats %+v: want both workers used, no failure", s)
+	}
+	d.Close() // writes the studies' last shared states
+	// Each study's shared state says what the store says.
+	states, err := StudyStates(ctx, connect("status"))
+	if err != nil || len(states) != len(sts) {
+		t.Fatalf("%d study states (%v), want %d", len(states), err, len(sts))
+	}
+	for _, s := range states {
+		rec, trials := storedTrials(t, dist, s.Study)
+		if s.Status != "done" || s.Spent.Trials != len(trials) || s.Best == nil || *s.Best != *rec.Result.BestValScore ||
+			s.Budget.Calls != rec.Budget.Calls || s.Spent.Calls != *rec.Result.LMCalls {
+			t.Errorf("shared state %+v; the store has %d trials, best %v, %d calls", s, len(trials), *rec.Result.BestValScore, *rec.Result.LMCalls)
+		}
 	}
 }
 

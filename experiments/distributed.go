@@ -73,6 +73,8 @@ type Distribution struct {
 
 	cache      *cluster.CacheServer // nil without ClusterOptions.Cache
 	studies    *cluster.Shared      // MABEAM_STUDIES, for Track
+	trackers   []*tracker           // Close writes their last states
+	closeOnce  sync.Once
 	experiment string
 	log        *slog.Logger
 }
@@ -152,12 +154,19 @@ func Distribute(ctx context.Context, nc *nats.Conn, cfg *Config, studies []*Stud
 	return d, nil
 }
 
-// Close stops serving the run: its results and its cache.
+// Close stops serving the run: it writes the studies' last shared
+// states (Track), and stops serving the cache and reading results.
+// Closing it again does nothing.
 func (d *Distribution) Close() {
-	if d.cache != nil {
-		d.cache.Close()
-	}
-	d.Queue.Close()
+	d.closeOnce.Do(func() {
+		for _, t := range d.trackers {
+			t.close()
+		}
+		if d.cache != nil {
+			d.cache.Close()
+		}
+		d.Queue.Close()
+	})
 }
 
 // cacheSubject is where a run's coordinator serves its LM cache to the
@@ -412,88 +421,135 @@ func StudyKey(study string) string {
 }
 
 // Track returns p (which may be nil) wrapped so that every study's start,
-// trial and finish also update its StudyState in MABEAM_STUDIES. A write
-// the cluster cannot take within a few seconds is skipped (the next trial
-// writes the whole state again) and logged once per study.
+// trial and finish also update its StudyState in MABEAM_STUDIES. The
+// writes happen in the background, off the trials' path: each study's
+// latest state is written once the previous write is done (states in
+// between are skipped), and Close writes the last ones. A write the
+// cluster cannot take within a few seconds is skipped (a later one writes
+// the whole state again) and logged once per study.
 func (d *Distribution) Track(p Progress) Progress {
-	return &tracker{p: p, d: d, states: map[string]*StudyState{}, warned: map[string]bool{}}
+	t := &tracker{p: p, d: d, states: map[string]*StudyState{}, dirty: map[string]bool{}, warned: map[string]bool{},
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	d.trackers = append(d.trackers, t)
+	go t.writer()
+	return t
 }
 
 type tracker struct {
 	p      Progress
 	d      *Distribution
 	mu     sync.Mutex
-	states map[string]*StudyState
+	states map[string]*StudyState // each study's latest state
+	dirty  map[string]bool        // the studies whose latest state is not written
 	warned map[string]bool
+	wake   chan struct{} // a state changed
+	stop   chan struct{} // closed by close
+	done   chan struct{} // closed when the writer has written the last states
 }
 
 func (t *tracker) Start(study string, b optimizer.Budget, done int) {
 	if t.p != nil {
 		t.p.Start(study, b, done)
 	}
-	t.mu.Lock()
 	st := &StudyState{Study: study, Experiment: t.d.experiment, Status: "running", Budget: Amounts{b.Trials, b.Calls, b.Cost}}
 	st.Spent.Trials = done
-	t.states[study] = st
-	t.mu.Unlock()
-	t.write(st)
+	t.update(study, func(*StudyState) *StudyState { return st })
 }
 
 func (t *tracker) Trial(study string, tr optimizer.Trial, best float64, s optimizer.Spent) {
 	if t.p != nil {
 		t.p.Trial(study, tr, best, s)
 	}
-	t.mu.Lock()
-	st := t.states[study]
-	if st == nil {
-		t.mu.Unlock()
-		return
-	}
-	st.Spent = Amounts{s.Trials, s.Calls, s.Cost}
-	if !math.IsNaN(best) && (st.Best == nil || *st.Best != best) {
-		b, n := best, tr.Number
-		st.Best, st.BestTrial = &b, &n
-	}
-	c := *st
-	t.mu.Unlock()
-	t.write(&c)
+	t.update(study, func(st *StudyState) *StudyState {
+		if st == nil {
+			return nil
+		}
+		st.Spent = Amounts{s.Trials, s.Calls, s.Cost}
+		if !math.IsNaN(best) && (st.Best == nil || *st.Best != best) {
+			b, n := best, tr.Number
+			st.Best, st.BestTrial = &b, &n
+		}
+		return st
+	})
 }
 
 func (t *tracker) Finish(s Summary) {
 	if t.p != nil {
 		t.p.Finish(s)
 	}
+	t.update(s.Study, func(st *StudyState) *StudyState {
+		if st == nil {
+			st = &StudyState{Study: s.Study, Experiment: t.d.experiment}
+		}
+		st.Status = "done"
+		st.Spent.Trials, st.Spent.Calls, st.Spent.Cost = s.Trials, s.LMCalls, s.CostUSD
+		if s.BestValScore != nil {
+			st.Best = s.BestValScore
+		}
+		return st
+	})
+}
+
+// update changes a study's state with fn (given nil for a study not yet
+// seen; nil back changes nothing) and wakes the writer.
+func (t *tracker) update(study string, fn func(*StudyState) *StudyState) {
 	t.mu.Lock()
-	st := t.states[s.Study]
-	if st == nil {
-		st = &StudyState{Study: s.Study, Experiment: t.d.experiment}
+	st := fn(t.states[study])
+	if st != nil {
+		st.Updated = time.Now().UTC()
+		t.states[study], t.dirty[study] = st, true
 	}
-	st.Status = "done"
-	st.Spent.Trials, st.Spent.Calls, st.Spent.Cost = s.Trials, s.LMCalls, s.CostUSD
-	if s.BestValScore != nil {
-		st.Best = s.BestValScore
-	}
-	c := *st
 	t.mu.Unlock()
-	t.write(&c)
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writer writes the dirty states until close, and then the last ones.
+func (t *tracker) writer() {
+	defer close(t.done)
+	for {
+		select {
+		case <-t.wake:
+			t.flush()
+		case <-t.stop:
+			t.flush()
+			return
+		}
+	}
+}
+
+// flush writes every dirty state.
+func (t *tracker) flush() {
+	t.mu.Lock()
+	var batch []StudyState
+	for study := range t.dirty {
+		batch = append(batch, *t.states[study])
+	}
+	clear(t.dirty)
+	t.mu.Unlock()
+	for i := range batch {
+		t.write(&batch[i])
+	}
+}
+
+// close writes the last states and stops the writer.
+func (t *tracker) close() {
+	close(t.stop)
+	<-t.done
 }
 
 func (t *tracker) write(st *StudyState) {
-	st.Updated = time.Now().UTC()
 	v, err := json.Marshal(st)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		_, err = t.d.studies.Update(ctx, StudyKey(st.Study), func([]byte, bool) ([]byte, error) { return v, nil })
 		cancel()
 	}
-	if err != nil {
-		t.mu.Lock()
-		warn := !t.warned[st.Study]
+	if err != nil && !t.warned[st.Study] { // only the writer reads and writes warned
 		t.warned[st.Study] = true
-		t.mu.Unlock()
-		if warn {
-			t.d.log.Warn("experiments: sharing a study's state", "study", st.Study, "err", err)
-		}
+		t.d.log.Warn("experiments: sharing a study's state", "study", st.Study, "err", err)
 	}
 }
 
